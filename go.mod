@@ -1,0 +1,3 @@
+module github.com/cordage/cordage
+
+go 1.26
