@@ -39,9 +39,11 @@ func Real() Clock { return realClock{} }
 
 type realClock struct{}
 
-func (realClock) Now() time.Time                   { return time.Now() }
-func (realClock) NewTimer(d time.Duration) Timer   { return &realTimer{t: time.NewTimer(d), scale: 1} }
-func (realClock) NewTicker(d time.Duration) Ticker { return &realTicker{t: time.NewTicker(d), scale: 1} }
+func (realClock) Now() time.Time                 { return time.Now() }
+func (realClock) NewTimer(d time.Duration) Timer { return &realTimer{t: time.NewTimer(d), scale: 1} }
+func (realClock) NewTicker(d time.Duration) Ticker {
+	return &realTicker{t: time.NewTicker(d), scale: 1}
+}
 
 // Scaled returns a clock that runs factor times faster than the wall clock: with factor 1000 a
 // 5-second rule takes 5 ms. Now starts at the wall time of the call and advances factor times
