@@ -41,12 +41,12 @@ type LocalGate struct {
 	clock          clock.Clock
 	interval       time.Duration
 
-	mu       sync.Mutex
-	buckets  map[int]*bucket
-	limited  bool
-	budget   int
-	granted  int
-	onGrant  func(shardID int, waited time.Duration)
+	mu      sync.Mutex
+	buckets map[int]*bucket
+	limited bool
+	budget  int
+	granted int
+	onGrant func(shardID int, waited time.Duration)
 }
 
 type bucket struct {
