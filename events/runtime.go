@@ -1,0 +1,81 @@
+package events
+
+import "time"
+
+// Runtime events: what the connection runtime (package connections) tells the bot about its
+// own shards, on the same out channel as the dispatches. They are not Discord payloads; Discord
+// never sends them and they have no sequence number.
+
+// ShardReady says a shard received READY: a new session started.
+type ShardReady struct {
+	Shard, Shards int
+	SessionID     string
+	// Guilds is the number of (still unavailable) guilds listed in READY.
+	Guilds int
+}
+
+// ShardResumed says a shard resumed its session; Replayed dispatches were sent again by
+// Discord, each delivered once.
+type ShardResumed struct {
+	Shard     int
+	SessionID string
+	Replayed  int
+}
+
+// ShardDisconnected says a shard's connection ended. Code is the close code (1006 when the
+// connection dropped without one, or the code the runtime itself closed with), Cause says why
+// in words, and Policy is what the runtime does next.
+type ShardDisconnected struct {
+	Shard  int
+	Code   CloseCode
+	Cause  string
+	Policy ClosePolicy
+}
+
+// ShardReconnecting says a shard is about to open a new connection after Delay, to resume its
+// session (Resume true) or to identify afresh.
+type ShardReconnecting struct {
+	Shard   int
+	Attempt int
+	Delay   time.Duration
+	Resume  bool
+}
+
+// SessionReplaced says a shard lost its session and started a new one. Dispatches after
+// LastSeq of the old session may never arrive: a bot that keeps state should resynchronise
+// (the new session's GUILD_CREATEs carry the current state).
+type SessionReplaced struct {
+	Shard        int
+	OldSessionID string
+	LastSeq      int64
+	Reason       string
+}
+
+// ConnectedAllShards says every shard of the connection has received READY once. It is counted
+// from READY dispatches, not guessed from a timer, and is sent once per (re)start of the set.
+type ConnectedAllShards struct {
+	Shards []int
+}
+
+// ReShard says Discord closed a shard with 4011 (sharding required). The runtime stops every
+// shard; a connection started with ConnectBot then fetches the recommended count and starts
+// New shards.
+type ReShard struct {
+	Old, New int
+}
+
+// ShardStopped says a shard stopped for good: a close code that no retry can fix (bad token,
+// invalid shard, invalid or disallowed intents, bad API version), or an exhausted
+// session-start budget.
+type ShardStopped struct {
+	Shard  int
+	Code   CloseCode
+	Reason string
+}
+
+// EventsDropped says the out channel was too slow under a shedding overflow policy and Count
+// dispatches of the shard were discarded since the last report. The default policy never drops.
+type EventsDropped struct {
+	Shard int
+	Count int64
+}
