@@ -1,0 +1,445 @@
+package connections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/zap"
+
+	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/internal/clock"
+)
+
+// Real-time bounds on socket operations. They guard against a peer that stops reading; the
+// protocol's own timing (heartbeats, backoff) runs on the configured clock.
+const (
+	dialTimeout  = 30 * time.Second
+	writeTimeout = 10 * time.Second
+)
+
+// inKind is what the reader passes to the shard's loop.
+type inKind int
+
+const (
+	inHello inKind = iota
+	inAck
+	inHeartbeatRequest
+	inReconnect
+	inInvalidSession
+	inReady
+	inResumed
+	inReadError
+	inCorrupt
+)
+
+type inMsg struct {
+	kind      inKind
+	interval  time.Duration // inHello
+	resumable bool          // inInvalidSession
+	err       error         // inReadError, inCorrupt
+}
+
+// connect opens one connection, identifies (release is the gate's permit) or resumes, and
+// serves it until it ends. It returns only after the connection's reader has exited.
+func (s *shard) connect(release func()) outcome {
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	resume := release == nil
+	target := s.c.gatewayURL
+	if resume {
+		s.mu.Lock()
+		if s.resumeURL != "" {
+			target = s.resumeURL
+		}
+		s.mu.Unlock()
+	}
+	u, err := gatewayQuery(target, s.c.cfg.compression)
+	if err != nil {
+		return outcome{action: actFatal, code: 0, cause: err.Error()}
+	}
+	s.setStatus(StatusConnecting)
+	dctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
+	hdr := http.Header{"User-Agent": {UserAgent}}
+	ws, resp, err := s.c.dialer.DialContext(dctx, u, hdr)
+	cancel()
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		if s.stopped() {
+			return outcome{action: actStop}
+		}
+		return outcome{action: actResume, code: events.CloseAbnormal, cause: "dial: " + err.Error()}
+	}
+	ws.SetReadLimit(64 << 20)
+	if s.dec != nil {
+		s.dec.Reset()
+	}
+	s.window.Reset()
+
+	in := make(chan inMsg, 16)
+	connDone := make(chan struct{})
+	readerDone := make(chan struct{})
+	s.c.wg.Go(func() {
+		defer close(readerDone)
+		s.read(ws, in, connDone)
+	})
+	out := s.serve(ws, in, &release)
+	close(connDone)
+	ws.Close()
+	<-readerDone
+	return out
+}
+
+// serve runs one connection: Hello, identify or resume, heartbeats, commands. Only this
+// goroutine writes to ws.
+func (s *shard) serve(ws *websocket.Conn, in <-chan inMsg, release *func()) outcome {
+	clk := s.c.cfg.clock
+	resume := *release == nil
+	hello := clk.NewTimer(helloTimeout)
+	defer hello.Stop()
+	var (
+		beat     clock.Timer
+		beatC    <-chan time.Time
+		interval time.Duration
+		acked    = true
+		sentAt   time.Time
+		ready    bool
+	)
+	defer func() {
+		if beat != nil {
+			beat.Stop()
+		}
+	}()
+	fail := func(code events.CloseCode, cause string) outcome {
+		s.closeWS(ws, closeReconnect, cause)
+		return outcome{action: actResume, code: code, cause: cause, healthy: ready}
+	}
+	for {
+		select {
+		case <-s.ctx.Done():
+			s.closeWS(ws, events.CloseCode(s.stopCode.Load()), "shutting down")
+			return outcome{action: actStop}
+
+		case <-hello.C():
+			return fail(closeReconnect, "no hello")
+
+		case <-beatC:
+			if !acked {
+				return fail(closeReconnect, "zombie: no heartbeat ACK since the last heartbeat")
+			}
+			if err := s.heartbeat(ws); err != nil {
+				return fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
+			}
+			acked, sentAt = false, clk.Now()
+			beat.Reset(interval)
+
+		case req := <-s.sends:
+			if err := s.send(ws, ready, req); err != nil && errors.Is(err, errWrite) {
+				return fail(events.CloseAbnormal, err.Error())
+			}
+
+		case m := <-in:
+			switch m.kind {
+			case inHello:
+				hello.Stop()
+				interval = m.interval
+				if resume {
+					if err := s.sendResume(ws); err != nil {
+						return fail(events.CloseAbnormal, "write resume: "+err.Error())
+					}
+					s.setStatus(StatusResuming)
+				} else {
+					err := s.sendIdentify(ws)
+					(*release)()
+					*release = nil
+					if err != nil {
+						return fail(events.CloseAbnormal, "write identify: "+err.Error())
+					}
+					s.setStatus(StatusIdentifying)
+				}
+				// The first heartbeat goes after interval × jitter, to spread reconnect storms.
+				beat = clk.NewTimer(time.Duration(rand.Float64() * float64(interval)))
+				beatC = beat.C()
+
+			case inAck:
+				if !acked {
+					s.c.cfg.observer.HeartbeatLatency(s.id, clk.Now().Sub(sentAt))
+				}
+				acked = true
+
+			case inHeartbeatRequest:
+				// Answer at once; the regular schedule and the zombie check are unchanged.
+				if err := s.heartbeat(ws); err != nil {
+					return fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
+				}
+
+			case inReconnect:
+				return fail(closeReconnect, "op 7 reconnect requested")
+
+			case inInvalidSession:
+				if m.resumable && s.hasSession() {
+					return fail(closeReconnect, "op 9 invalid session (resumable)")
+				}
+				s.closeWS(ws, closeReconnect, "invalid session")
+				return outcome{action: actIdentify, code: closeReconnect, cause: "op 9 invalid session", healthy: ready}
+
+			case inReady, inResumed:
+				ready = true
+				s.setStatus(StatusReady)
+				s.c.note(note{kind: noteReady, shard: s})
+
+			case inCorrupt:
+				return fail(closeReconnect, "corrupt stream: "+m.err.Error())
+
+			case inReadError:
+				code, reason := closeCodeOf(m.err)
+				cause := fmt.Sprintf("closed by gateway: %v", code)
+				if reason != "" {
+					cause += ": " + reason
+				}
+				if code == events.CloseAbnormal {
+					cause = "connection lost: " + m.err.Error()
+				}
+				o := outcome{code: code, cause: cause, healthy: ready}
+				switch code.Policy() {
+				case events.PolicyResume:
+					o.action = actResume
+				case events.PolicyNewSession:
+					o.action = actIdentify
+				case events.PolicyReShard:
+					o.action = actReShard
+				default:
+					o.action = actFatal
+				}
+				return o
+			}
+		}
+	}
+}
+
+func closeCodeOf(err error) (events.CloseCode, string) {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		if ce.Code == websocket.CloseNoStatusReceived {
+			return events.CloseAbnormal, ""
+		}
+		return events.CloseCode(ce.Code), ce.Text
+	}
+	return events.CloseAbnormal, ""
+}
+
+var errWrite = errors.New("write failed")
+
+// send carries out one command on the live connection.
+func (s *shard) send(ws *websocket.Conn, ready bool, req sendReq) error {
+	if !ready {
+		req.reply(fmt.Errorf("%w: shard %d is %v", ErrShardNotReady, s.id, Status(s.status.Load())))
+		return nil
+	}
+	ok, retry := s.window.Allow(false)
+	if !ok {
+		req.reply(&SendWindowError{Shard: s.id, RetryAfter: retry})
+		return nil
+	}
+	s.c.cfg.observer.SendWindow(s.id, s.window.Used())
+	if err := s.write(ws, req.frame); err != nil {
+		err = fmt.Errorf("connections: shard %d: %w: %v", s.id, errWrite, err)
+		req.reply(err)
+		return err
+	}
+	req.reply(nil)
+	return nil
+}
+
+func (s *shard) write(ws *websocket.Conn, frame []byte) error {
+	if err := ws.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	return ws.WriteMessage(websocket.TextMessage, frame)
+}
+
+func (s *shard) heartbeat(ws *websocket.Conn) error {
+	s.window.Allow(true) // heartbeats always go; the reserve keeps commands from crowding them out
+	frame := []byte(`{"op":1,"d":null}`)
+	if seq := s.seq.Load(); seq > 0 {
+		frame = fmt.Appendf(nil, `{"op":1,"d":%d}`, seq)
+	}
+	return s.write(ws, frame)
+}
+
+func (s *shard) sendIdentify(ws *websocket.Conn) error {
+	cfg := s.c.cfg
+	info := events.ShardInfo{s.id, s.count}
+	id := events.Identify{
+		Token:          s.c.token.value,
+		Properties:     events.IdentifyProperties{OS: runtime.GOOS, Browser: "cordage", Device: "cordage"},
+		LargeThreshold: cfg.largeThreshold,
+		Shard:          &info,
+		Presence:       cfg.presence,
+		Intents:        cfg.intents,
+	}
+	return s.writeOp(ws, events.OpIdentify, id)
+}
+
+func (s *shard) sendResume(ws *websocket.Conn) error {
+	s.mu.Lock()
+	r := events.Resume{Token: s.c.token.value, SessionID: s.sessionID, Seq: s.seq.Load()}
+	s.mu.Unlock()
+	return s.writeOp(ws, events.OpResume, r)
+}
+
+// writeOp encodes and writes an identify or resume. Errors never include the payload, which
+// holds the token.
+func (s *shard) writeOp(ws *websocket.Conn, op events.Op, d any) error {
+	env, err := events.NewEnvelope(op, d)
+	if err != nil {
+		return fmt.Errorf("encode %v", op)
+	}
+	s.window.Allow(false)
+	return s.write(ws, env.AppendJSON(nil))
+}
+
+func (s *shard) closeWS(ws *websocket.Conn, code events.CloseCode, text string) {
+	msg := websocket.FormatCloseMessage(int(code), text)
+	_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+}
+
+// read is the connection's reader: it never waits on the consumer (dispatches go to the
+// queue, which does not block) and stops when the socket fails.
+func (s *shard) read(ws *websocket.Conn, in chan<- inMsg, connDone <-chan struct{}) {
+	pass := func(m inMsg) bool {
+		select {
+		case in <- m:
+			return true
+		case <-connDone:
+			return false
+		}
+	}
+	replayed := 0
+	for {
+		mt, data, err := ws.ReadMessage()
+		if err != nil {
+			pass(inMsg{kind: inReadError, err: err})
+			return
+		}
+		msg := data
+		if s.dec != nil && mt == websocket.BinaryMessage {
+			m, ok, err := s.dec.Decode(data)
+			if err != nil {
+				pass(inMsg{kind: inCorrupt, err: err})
+				return
+			}
+			if !ok {
+				continue
+			}
+			msg = m
+		}
+		var env events.Envelope
+		if err := json.Unmarshal(msg, &env); err != nil {
+			s.log.Warn("undecodable gateway message", zap.Int("bytes", len(msg)), zap.Error(err))
+			continue
+		}
+		var m inMsg
+		switch env.Op {
+		case events.OpDispatch:
+			k, ok := s.dispatch(env, &replayed)
+			if !ok {
+				continue
+			}
+			m.kind = k
+		case events.OpHello:
+			var h events.Hello
+			if err := env.Decode(&h); err != nil || h.HeartbeatInterval <= 0 {
+				pass(inMsg{kind: inCorrupt, err: fmt.Errorf("bad hello")})
+				return
+			}
+			m = inMsg{kind: inHello, interval: time.Duration(h.HeartbeatInterval) * time.Millisecond}
+		case events.OpHeartbeatACK:
+			m.kind = inAck
+		case events.OpHeartbeat:
+			m.kind = inHeartbeatRequest
+		case events.OpReconnect:
+			m.kind = inReconnect
+		case events.OpInvalidSession:
+			var r bool
+			_ = json.Unmarshal(env.D, &r)
+			m = inMsg{kind: inInvalidSession, resumable: r}
+		default:
+			if ce := s.log.Check(zap.DebugLevel, "ignoring unknown opcode"); ce != nil {
+				ce.Write(zap.Stringer("op", env.Op))
+			}
+			continue
+		}
+		if !pass(m) {
+			return
+		}
+	}
+}
+
+type readyInfo struct {
+	SessionID        string            `json:"session_id"`
+	ResumeGatewayURL string            `json:"resume_gateway_url"`
+	Guilds           []json.RawMessage `json:"guilds"`
+}
+
+// dispatch records the sequence number, drops a dispatch already delivered (a replay
+// overlapping what arrived before the connection broke) and queues the rest. READY and RESUMED
+// also tell the loop.
+func (s *shard) dispatch(env events.Envelope, replayed *int) (inKind, bool) {
+	if env.S > 0 {
+		last := s.seq.Load()
+		if env.S <= last {
+			if ce := s.log.Check(zap.DebugLevel, "dropping duplicate dispatch"); ce != nil {
+				ce.Write(zap.Int64("seq", env.S), zap.Int64("last", last))
+			}
+			return 0, false
+		}
+		if last > 0 && env.S != last+1 {
+			s.log.Warn("sequence gap: the gateway skipped dispatches", zap.Int64("seq", env.S), zap.Int64("last", last))
+		}
+		s.seq.Store(env.S)
+	}
+	ev := Event{Shard: s.id, Kind: KindDispatch, Type: env.T, Seq: env.S, Data: env.D}
+	switch env.T {
+	case events.EventReady:
+		var r readyInfo
+		if err := json.Unmarshal(env.D, &r); err != nil || r.SessionID == "" {
+			s.log.Warn("READY without a session id")
+		}
+		s.mu.Lock()
+		lost := s.lost
+		s.lost = nil
+		s.sessionID, s.resumeURL = r.SessionID, r.ResumeGatewayURL
+		s.mu.Unlock()
+		if lost != nil {
+			s.emit(KindSessionReplaced, *lost)
+		}
+		s.c.q.push(ev)
+		s.emit(KindShardReady, events.ShardReady{Shard: s.id, Shards: s.count, SessionID: r.SessionID, Guilds: len(r.Guilds)})
+		s.log.Info("ready", zap.Int("guilds", len(r.Guilds)))
+		return inReady, true
+	case events.EventResumed:
+		s.c.q.push(ev)
+		s.mu.Lock()
+		sid := s.sessionID
+		s.mu.Unlock()
+		s.emit(KindShardResumed, events.ShardResumed{Shard: s.id, SessionID: sid, Replayed: *replayed})
+		s.log.Info("resumed", zap.Int("replayed", *replayed))
+		*replayed = 0
+		return inResumed, true
+	}
+	*replayed++
+	s.c.q.push(ev)
+	return 0, false
+}

@@ -1,0 +1,165 @@
+package connections_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/cordage/cordage/connections"
+	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/test/fakediscord"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testTimeout bounds every wait for something that must happen.
+const testTimeout = 20 * time.Second
+
+// scale is how much faster than the wall clock tests run: a 41.25 s heartbeat takes 41 ms.
+const scale = 1000
+
+func newServer(t *testing.T, clk clock.Clock, opts ...fakediscord.Option) *fakediscord.Server {
+	t.Helper()
+	opts = append([]fakediscord.Option{fakediscord.WithClock(clk), fakediscord.WithLogger(zaptest.NewLogger(t).Named("fakediscord"))}, opts...)
+	srv, err := fakediscord.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// recorder reads the out channel for the whole test, so a test can wait for conditions on
+// everything delivered so far.
+type recorder struct {
+	mu      sync.Mutex
+	events  []connections.Event
+	changed chan struct{}
+	paused  chan chan struct{}
+}
+
+func record(t *testing.T, out <-chan connections.Event) *recorder {
+	r := &recorder{changed: make(chan struct{})}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case ev := <-out:
+				r.mu.Lock()
+				r.events = append(r.events, ev)
+				close(r.changed)
+				r.changed = make(chan struct{})
+				r.mu.Unlock()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+	})
+	return r
+}
+
+func (r *recorder) snapshot() []connections.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]connections.Event(nil), r.events...)
+}
+
+// wait blocks until pred holds for everything recorded so far.
+func (r *recorder) wait(t *testing.T, what string, pred func([]connections.Event) bool) []connections.Event {
+	t.Helper()
+	deadline := time.NewTimer(testTimeout)
+	defer deadline.Stop()
+	for {
+		r.mu.Lock()
+		evs := r.events
+		ch := r.changed
+		r.mu.Unlock()
+		if pred(evs) {
+			return append([]connections.Event(nil), evs...)
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("timed out waiting for %s; got %d events: %s", what, len(evs), summary(evs))
+		}
+	}
+}
+
+func summary(evs []connections.Event) string {
+	s := ""
+	for i, ev := range evs {
+		if ev.Kind == connections.KindDispatch && ev.Type != "READY" && ev.Type != "RESUMED" {
+			continue
+		}
+		if i > 0 && len(s) > 0 {
+			s += ", "
+		}
+		s += ev.Type
+		if ev.Kind != connections.KindDispatch {
+			s += "(" + fmtAny(ev.Runtime) + ")"
+		}
+		if len(s) > 3000 {
+			return s + " …"
+		}
+	}
+	return s
+}
+
+func count(evs []connections.Event, k connections.Kind) int {
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+func countType(evs []connections.Event, typ string) int {
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == connections.KindDispatch && ev.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// connectBot starts a runtime against srv and closes it at the end of the test.
+func connectBot(t *testing.T, srv *fakediscord.Server, clk clock.Clock, opts ...connections.Option) (*connections.Conn, *recorder) {
+	t.Helper()
+	out := make(chan connections.Event, 256)
+	base := []connections.Option{
+		connections.WithAPIURL(srv.RESTURL()),
+		connections.WithClock(clk),
+		connections.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))),
+	}
+	conn, err := connections.ConnectBot(t.Context(), srv.Token(), out, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := record(t, out)
+	t.Cleanup(func() {
+		if err := conn.Close(); err != nil {
+			t.Logf("close: %v", err)
+		}
+	})
+	return conn, rec
+}
