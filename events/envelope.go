@@ -78,7 +78,7 @@ func (e Envelope) AppendJSON(buf []byte) []byte {
 	if e.T == "" {
 		buf = append(buf, "null"...)
 	} else {
-		buf = strconv.AppendQuote(buf, e.T)
+		buf = appendJSONString(buf, e.T)
 	}
 	return append(buf, '}')
 }
