@@ -5,10 +5,11 @@ import (
 	"time"
 
 	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/internal/clock"
 )
 
 func TestHelloIdentifyReadyHeartbeat(t *testing.T) {
-	s := newServer(t, WithGuilds(4), WithHeartbeatInterval(41250*time.Millisecond))
+	s := newServer(t, WithGuilds(4), WithHeartbeatInterval(41250*time.Millisecond), WithClock(clock.Scaled(10)))
 	c := dial(t, s, dialOpts{})
 	h := c.hello()
 	if h.HeartbeatInterval != 41250 {

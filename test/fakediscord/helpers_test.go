@@ -29,7 +29,7 @@ const testTimeout = 10 * time.Second
 // newServer starts a server on a fast clock and closes it when the test ends.
 func newServer(t *testing.T, opts ...Option) *Server {
 	t.Helper()
-	opts = append([]Option{WithClock(clock.Scaled(1000)), WithHeartbeatInterval(time.Hour)}, opts...)
+	opts = append([]Option{WithClock(clock.Scaled(1000)), WithHeartbeatInterval(time.Hour), WithResumeWindow(24 * time.Hour)}, opts...)
 	s, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -54,8 +54,8 @@ type wsClient struct {
 	done chan struct{}
 	mu   sync.Mutex
 	err  error // how the read side ended
-	// frames counts websocket messages received.
-	frames int
+	// frames holds every websocket message received, as sent (compressed or not).
+	frames [][]byte
 }
 
 type dialOpts struct {
@@ -113,7 +113,7 @@ func dial(t *testing.T, s *Server, o dialOpts) *wsClient {
 				return
 			}
 			c.mu.Lock()
-			c.frames++
+			c.frames = append(c.frames, append([]byte(nil), data...))
 			c.mu.Unlock()
 			if pw != nil {
 				if _, err := pw.Write(data); err != nil {
@@ -306,3 +306,44 @@ func restGet(t *testing.T, s *Server, path, auth string) (int, []byte) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func (c *wsClient) rawFrames() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]byte(nil), c.frames...)
+}
+
+// nextRaw returns the next message and its exact decoded bytes.
+func (c *wsClient) nextRaw() (events.Envelope, []byte) {
+	c.t.Helper()
+	select {
+	case env, ok := <-c.msgs:
+		if !ok {
+			c.t.Fatalf("connection ended: %v", c.readErr())
+		}
+		return env, <-c.raw
+	case <-time.After(testTimeout):
+		c.t.Fatal("no message in time")
+	}
+	return events.Envelope{}, nil
+}
+
+// ended reports whether the message stream has ended, waiting up to testTimeout.
+func (c *wsClient) waitEnd() {
+	c.t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(testTimeout):
+		c.t.Fatal("connection did not end")
+	}
+}
+
+// closeWith sends a close frame with code and waits for the connection to end.
+func (c *wsClient) closeWith(code int) {
+	c.t.Helper()
+	msg := websocket.FormatCloseMessage(code, "")
+	if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(testTimeout)); err != nil {
+		c.t.Fatal(err)
+	}
+	c.waitEnd()
+}

@@ -215,8 +215,20 @@ func (s *Server) SetREST(h http.Handler) {
 }
 
 // Mount serves h for pattern (http.ServeMux syntax, e.g. "/control/") on the server's listener,
-// next to the gateway and REST routes. It is how tools add routes such as a control API.
-func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// next to the gateway and REST routes. It is how tools add routes such as a control API. A
+// pattern that is invalid or conflicts with a registered one is an error.
+func (s *Server) Mount(pattern string, h http.Handler) (err error) {
+	if h == nil {
+		return errors.New("fakediscord: mount needs a handler")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("fakediscord: mount %q: %v", pattern, r)
+		}
+	}()
+	s.mux.Handle(pattern, h)
+	return nil
+}
 
 // notifyLocked wakes every WaitFor. Callers hold s.mu.
 func (s *Server) notifyLocked() {
