@@ -80,7 +80,9 @@
 // values or of {"name","value"} objects, or plain text with one value per line. Run
 // reg.WatchChoiceFiles(ctx, api, appID) in a goroutine of yours: it polls the files on the
 // registry's clock (WithPollInterval, default 5 s) and calls Sync when one changed. A change
-// that breaks a rule (26 choices, say) is refused and logged; the old choices stay.
+// that breaks a rule (26 choices, say) is refused and logged; the old choices stay. Replace a
+// file atomically (write a temporary file, then rename it over the old one): a poll that
+// catches a file half-written would otherwise sync its truncated choices.
 //
 // # Answering
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"sync"
 	"testing"
 	"time"
@@ -142,3 +143,6 @@ func interactionJSON(typ int, data string) json.RawMessage {
 }
 
 func fmtPlusV(v any) string { return fmt.Sprintf("%+v", v) }
+
+// cmpEmpty treats nil and empty slices as equal.
+var cmpEmpty = cmpopts.EquateEmpty()
