@@ -300,13 +300,17 @@ func (c *conn) writeLoop(enc encoder) {
 			if !c.waitStall() {
 				return
 			}
+			// Counted before the write so that a client that has read the frame sees it counted.
+			if it.ent != nil {
+				it.ent.writes.Add(1)
+			}
 			if err := c.write(enc, it, boundary); err != nil {
+				if it.ent != nil {
+					it.ent.writes.Add(-1)
+				}
 				s.log.Debug("write failed", zap.Int("conn", c.id), zap.Error(err))
 				c.kill()
 				return
-			}
-			if it.ent != nil {
-				it.ent.writes.Add(1)
 			}
 			if it.kind == outClose {
 				// Wait for the client's close frame, but not forever.
