@@ -3,6 +3,8 @@ package commands
 import (
 	"fmt"
 	"slices"
+
+	"github.com/cordage/cordage/events"
 )
 
 // Commands returns the declared commands as Discord's bulk-overwrite endpoint expects them,
@@ -24,7 +26,7 @@ func (r *Registry) buildLocked() ([]Command, error) {
 		o, nerrs := r.buildNodeFinal(n, n.meta.Name, true)
 		errs = append(errs, nerrs...)
 		c := Command{
-			Type:                     ChatInput,
+			Type:                     events.CommandChatInput,
 			Name:                     o.Name,
 			NameLocalizations:        o.NameLocalizations,
 			Description:              o.Description,
@@ -56,7 +58,7 @@ func (r *Registry) buildOption(n *node, path string) (Option, []error) {
 func (r *Registry) buildNodeFinal(n *node, path string, final bool) (Option, []error) {
 	var errs []error
 	o := Option{
-		Type:                     OptionSubCommand,
+		Type:                     events.OptionSubCommand,
 		Name:                     n.meta.Name,
 		NameLocalizations:        n.meta.NameLocalizations,
 		Description:              n.meta.Description,
@@ -67,7 +69,7 @@ func (r *Registry) buildNodeFinal(n *node, path string, final bool) (Option, []e
 	}
 	switch n.kind {
 	case nodeGroup:
-		o.Type = OptionSubCommandGroup
+		o.Type = events.OptionSubCommandGroup
 		if final && len(n.children) == 0 {
 			errs = append(errs, &ValidationError{Path: path, Problem: "group has no subcommands; register at least one"})
 		}

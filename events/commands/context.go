@@ -33,15 +33,15 @@ type Context struct {
 	GuildID   events.Snowflake
 	ChannelID events.Snowflake
 	// Channel is the partial channel Discord sends along; nil if it did not.
-	Channel *Channel
+	Channel *events.Channel
 	// User is who ran the command, in a guild or a DM (arsd's SendingUser).
 	User events.User
 	// Member is the user's guild membership; nil in DMs.
 	Member *events.Member
 	// Permissions are the member's permissions in the channel (0 in DMs); AppPermissions the
 	// bot's.
-	Permissions    Permissions
-	AppPermissions Permissions
+	Permissions    events.Permissions
+	AppPermissions events.Permissions
 	// Locale is the user's language; GuildLocale the guild's (empty in DMs).
 	Locale      string
 	GuildLocale string
@@ -58,7 +58,8 @@ type Context struct {
 	deferEphemeral bool
 }
 
-// Raw returns the INTERACTION_CREATE payload as received.
+// Raw returns the INTERACTION_CREATE payload as received by Handle (nil after
+// HandleInteraction, which gets it decoded).
 func (c *Context) Raw() json.RawMessage { return c.raw }
 
 // Responded reports whether an initial response (a reply or a defer) has been sent.

@@ -14,7 +14,7 @@ import (
 // decodeOptions fills a new value of spec's type from an interaction's options. In lenient
 // mode (autocomplete, where the user is still typing) values that fail to decode and missing
 // required options are left at their zero value instead of failing.
-func decodeOptions(spec *typeSpec, opts []optionData, res *resolved, lenient bool) (reflect.Value, error) {
+func decodeOptions(spec *typeSpec, opts []events.ApplicationCommandDataOption, res *events.Resolved, lenient bool) (reflect.Value, error) {
 	v := reflect.New(spec.typ).Elem()
 	seen := make([]bool, len(spec.fields))
 	for _, od := range opts {
@@ -69,7 +69,7 @@ func decodeOptions(spec *typeSpec, opts []optionData, res *resolved, lenient boo
 }
 
 // setField decodes one option value into the field fv (a pointer field gets a new value).
-func setField(fv reflect.Value, fs *fieldSpec, raw json.RawMessage, res *resolved) error {
+func setField(fv reflect.Value, fs *fieldSpec, raw json.RawMessage, res *events.Resolved) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return errors.New("has no value")
 	}
@@ -86,7 +86,7 @@ func setField(fv reflect.Value, fs *fieldSpec, raw json.RawMessage, res *resolve
 	return nil
 }
 
-func decodeValue(v reflect.Value, k fieldKind, raw json.RawMessage, res *resolved) error {
+func decodeValue(v reflect.Value, k fieldKind, raw json.RawMessage, res *events.Resolved) error {
 	switch k {
 	case kindString:
 		var s string
@@ -161,7 +161,7 @@ func parseID(raw json.RawMessage) (events.Snowflake, error) {
 
 // setResolved fills an entity field from the interaction's resolved data. An id missing from
 // resolved data still decodes, to a value holding just the id.
-func setResolved(v reflect.Value, k fieldKind, id events.Snowflake, res *resolved) error {
+func setResolved(v reflect.Value, k fieldKind, id events.Snowflake, res *events.Resolved) error {
 	switch k {
 	case kindUser:
 		v.Set(reflect.ValueOf(lookupUser(id, res)))
@@ -170,21 +170,21 @@ func setResolved(v reflect.Value, k fieldKind, id events.Snowflake, res *resolve
 	case kindChannel:
 		c, ok := res.Channels[id]
 		if !ok {
-			c = Channel{ID: id}
+			c = events.Channel{ID: id}
 		}
 		c.ID = id
 		v.Set(reflect.ValueOf(c))
 	case kindRole:
 		r, ok := res.Roles[id]
 		if !ok {
-			r = Role{ID: id}
+			r = events.Role{ID: id}
 		}
 		r.ID = id
 		v.Set(reflect.ValueOf(r))
 	case kindAttachment:
 		a, ok := res.Attachments[id]
 		if !ok {
-			a = Attachment{ID: id}
+			a = events.Attachment{ID: id}
 		}
 		a.ID = id
 		v.Set(reflect.ValueOf(a))
@@ -208,7 +208,7 @@ func setResolved(v reflect.Value, k fieldKind, id events.Snowflake, res *resolve
 	return nil
 }
 
-func lookupUser(id events.Snowflake, res *resolved) events.User {
+func lookupUser(id events.Snowflake, res *events.Resolved) events.User {
 	u, ok := res.Users[id]
 	if !ok {
 		u = events.User{}
@@ -219,7 +219,7 @@ func lookupUser(id events.Snowflake, res *resolved) events.User {
 
 // lookupMember returns the member with User set. A user who is not a member of the guild (or
 // an option used in a DM) gives a Member with only User set.
-func lookupMember(id events.Snowflake, res *resolved) events.Member {
+func lookupMember(id events.Snowflake, res *events.Resolved) events.Member {
 	u := lookupUser(id, res)
 	m := res.Members[id]
 	m.User = &u

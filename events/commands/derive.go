@@ -31,10 +31,10 @@ const (
 var (
 	typeUser        = reflect.TypeFor[events.User]()
 	typeMember      = reflect.TypeFor[events.Member]()
-	typeChannel     = reflect.TypeFor[Channel]()
-	typeRole        = reflect.TypeFor[Role]()
+	typeChannel     = reflect.TypeFor[events.Channel]()
+	typeRole        = reflect.TypeFor[events.Role]()
 	typeMentionable = reflect.TypeFor[Mentionable]()
-	typeAttachment  = reflect.TypeFor[Attachment]()
+	typeAttachment  = reflect.TypeFor[events.Attachment]()
 )
 
 // maxSafeInt is Discord's INTEGER bound, 2^53−1.
@@ -169,29 +169,29 @@ func deriveField(sf reflect.StructField, tag string) (*fieldSpec, []string) {
 	}
 	switch {
 	case ft == typeUser:
-		fs.kind, fs.opt.Type = kindUser, OptionUser
+		fs.kind, fs.opt.Type = kindUser, events.OptionUser
 	case ft == typeMember:
-		fs.kind, fs.opt.Type = kindMember, OptionUser
+		fs.kind, fs.opt.Type = kindMember, events.OptionUser
 	case ft == typeChannel:
-		fs.kind, fs.opt.Type = kindChannel, OptionChannel
+		fs.kind, fs.opt.Type = kindChannel, events.OptionChannel
 	case ft == typeRole:
-		fs.kind, fs.opt.Type = kindRole, OptionRole
+		fs.kind, fs.opt.Type = kindRole, events.OptionRole
 	case ft == typeMentionable:
-		fs.kind, fs.opt.Type = kindMentionable, OptionMentionable
+		fs.kind, fs.opt.Type = kindMentionable, events.OptionMentionable
 	case ft == typeAttachment:
-		fs.kind, fs.opt.Type = kindAttachment, OptionAttachment
+		fs.kind, fs.opt.Type = kindAttachment, events.OptionAttachment
 	default:
 		switch ft.Kind() {
 		case reflect.String:
-			fs.kind, fs.opt.Type = kindString, OptionString
+			fs.kind, fs.opt.Type = kindString, events.OptionString
 		case reflect.Bool:
-			fs.kind, fs.opt.Type = kindBool, OptionBoolean
+			fs.kind, fs.opt.Type = kindBool, events.OptionBoolean
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			fs.kind, fs.opt.Type = kindInt, OptionInteger
+			fs.kind, fs.opt.Type = kindInt, events.OptionInteger
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			fs.kind, fs.opt.Type = kindUint, OptionInteger
+			fs.kind, fs.opt.Type = kindUint, events.OptionInteger
 		case reflect.Float32, reflect.Float64:
-			fs.kind, fs.opt.Type = kindFloat, OptionNumber
+			fs.kind, fs.opt.Type = kindFloat, events.OptionNumber
 		default:
 			return nil, []string{fmt.Sprintf("type %s cannot be an option; use string, bool, an integer, a float, events.User, events.Member, commands.Channel, commands.Role, commands.Mentionable or commands.Attachment (or tag it discord:\"-\")", sf.Type)}
 		}
@@ -244,12 +244,12 @@ func deriveField(sf reflect.StructField, tag string) (*fieldSpec, []string) {
 			if !needVal() {
 				continue
 			}
-			if fs.opt.Type != OptionInteger && fs.opt.Type != OptionNumber {
+			if fs.opt.Type != events.OptionInteger && fs.opt.Type != events.OptionNumber {
 				probs = append(probs, fmt.Sprintf("%s applies to integer and number options, not %s (use minlen/maxlen for strings)", key, fs.opt.Type))
 				continue
 			}
 			f, err := strconv.ParseFloat(val, 64)
-			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || (fs.opt.Type == OptionInteger && f != math.Trunc(f)) {
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || (fs.opt.Type == events.OptionInteger && f != math.Trunc(f)) {
 				probs = append(probs, fmt.Sprintf("%s=%q is not a valid %s", key, val, strings.ToLower(fs.opt.Type.String())))
 				continue
 			}
@@ -262,7 +262,7 @@ func deriveField(sf reflect.StructField, tag string) (*fieldSpec, []string) {
 			if !needVal() {
 				continue
 			}
-			if fs.opt.Type != OptionString {
+			if fs.opt.Type != events.OptionString {
 				probs = append(probs, fmt.Sprintf("%s applies to string options, not %s", key, fs.opt.Type))
 				continue
 			}
@@ -280,7 +280,7 @@ func deriveField(sf reflect.StructField, tag string) (*fieldSpec, []string) {
 			if !needVal() {
 				continue
 			}
-			if fs.opt.Type != OptionChannel {
+			if fs.opt.Type != events.OptionChannel {
 				probs = append(probs, fmt.Sprintf("channel_types applies to channel options, not %s", fs.opt.Type))
 				continue
 			}
@@ -300,7 +300,7 @@ func deriveField(sf reflect.StructField, tag string) (*fieldSpec, []string) {
 			if !needVal() {
 				continue
 			}
-			if fs.opt.Type != OptionAttachment {
+			if fs.opt.Type != events.OptionAttachment {
 				probs = append(probs, fmt.Sprintf("file_types applies to attachment options, not %s", fs.opt.Type))
 				continue
 			}
@@ -355,8 +355,8 @@ func deriveField(sf reflect.StructField, tag string) (*fieldSpec, []string) {
 	return fs, probs
 }
 
-func choiceable(t OptionType) bool {
-	return t == OptionString || t == OptionInteger || t == OptionNumber
+func choiceable(t events.ApplicationCommandOptionType) bool {
+	return t == events.OptionString || t == events.OptionInteger || t == events.OptionNumber
 }
 
 // splitTag splits a discord tag at commas. A description with commas goes in the desc tag.

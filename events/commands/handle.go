@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
+
+	"github.com/cordage/cordage/events"
 )
 
 // ErrNotHandled is returned by Handle for interactions this package does not answer
@@ -41,24 +43,40 @@ var ErrUnknownCommand = errors.New("commands: unknown command")
 // (already shown to the user), or an error from REST. ctx is passed to the handler and bounds
 // the REST calls.
 func (r *Registry) Handle(ctx context.Context, api Responder, d json.RawMessage) error {
-	var in interaction
+	var in events.Interaction
 	if err := json.Unmarshal(d, &in); err != nil {
 		return fmt.Errorf("commands: decode interaction: %w", err)
 	}
+	return r.handle(ctx, api, &in, d)
+}
+
+// HandleInteraction is Handle for an interaction already decoded, e.g. by a dispatcher.
+func (r *Registry) HandleInteraction(ctx context.Context, api Responder, in *events.Interaction) error {
+	return r.handle(ctx, api, in, nil)
+}
+
+func (r *Registry) handle(ctx context.Context, api Responder, in *events.Interaction, raw json.RawMessage) error {
 	switch in.Type {
-	case interactionPing:
+	case events.InteractionPing:
 		return api.CreateInteractionResponse(ctx, in.ID, in.Token, Response{Type: ResponsePong})
-	case interactionCommand, interactionAutocomplete:
+	case events.InteractionApplicationCommand, events.InteractionAutocomplete:
 	default:
 		return ErrNotHandled
 	}
-	if in.Data == nil || (in.Data.Type != 0 && in.Data.Type != ChatInput) {
+	data, err := in.CommandData()
+	if err != nil {
+		return fmt.Errorf("commands: %w", err)
+	}
+	if data.Type != 0 && data.Type != events.CommandChatInput {
 		return ErrNotHandled
 	}
-	c := r.newContext(api, &in, d)
+	if data.Resolved == nil {
+		data.Resolved = &events.Resolved{}
+	}
+	c := r.newContext(api, in, raw)
 
 	r.mu.RLock()
-	top, n, opts, path := r.route(in.Data)
+	top, n, opts, path := r.route(&data)
 	r.mu.RUnlock()
 	c.Command = strings.Join(path, " ")
 	log := r.log.With(zap.String("command", c.Command), zap.Stringer("interaction_id", in.ID))
@@ -66,17 +84,17 @@ func (r *Registry) Handle(ctx context.Context, api Responder, d json.RawMessage)
 	if n == nil {
 		err := fmt.Errorf("%w /%s", ErrUnknownCommand, c.Command)
 		log.Warn("commands: unknown command")
-		if in.Type == interactionAutocomplete {
+		if in.Type == events.InteractionAutocomplete {
 			return errors.Join(err, r.respondChoices(ctx, c, nil))
 		}
 		return errors.Join(err, c.Send(ctx, Message{Content: "This command is not available right now.", Flags: FlagEphemeral}))
 	}
-	if in.Type == interactionAutocomplete {
-		return r.autocomplete(ctx, c, n, opts, &in.Data.Resolved, log)
+	if in.Type == events.InteractionAutocomplete {
+		return r.autocomplete(ctx, c, n, opts, data.Resolved, log)
 	}
 	c.deferEphemeral = n.meta.DeferEphemeral || top.meta.DeferEphemeral
 
-	v, err := decodeOptions(n.spec, opts, &in.Data.Resolved, false)
+	v, err := decodeOptions(n.spec, opts, data.Resolved, false)
 	if err != nil {
 		log.Warn("commands: bad option value", zap.Error(err))
 		return errors.Join(err, c.ReplyError(ctx, err))
@@ -85,7 +103,7 @@ func (r *Registry) Handle(ctx context.Context, api Responder, d json.RawMessage)
 	return errors.Join(herr, r.finish(ctx, c, herr, log))
 }
 
-func (r *Registry) newContext(api Responder, in *interaction, raw json.RawMessage) *Context {
+func (r *Registry) newContext(api Responder, in *events.Interaction, raw json.RawMessage) *Context {
 	token := in.Token
 	c := &Context{
 		InteractionID:  in.ID,
@@ -105,9 +123,9 @@ func (r *Registry) newContext(api Responder, in *interaction, raw json.RawMessag
 	}
 	switch {
 	case in.Member != nil:
-		m := in.Member.Member
+		m := *in.Member
 		c.Member = &m
-		c.Permissions = in.Member.Permissions
+		c.Permissions = m.Permissions
 		if m.User != nil {
 			c.User = *m.User
 		}
@@ -119,7 +137,7 @@ func (r *Registry) newContext(api Responder, in *interaction, raw json.RawMessag
 
 // route finds the leaf command an interaction names, its top-level command and the options
 // meant for it. The leaf is nil if the command (or subcommand) is not registered.
-func (r *Registry) route(d *commandData) (top, leaf *node, opts []optionData, path []string) {
+func (r *Registry) route(d *events.ApplicationCommandData) (top, leaf *node, opts []events.ApplicationCommandDataOption, path []string) {
 	path = []string{d.Name}
 	for _, t := range r.top {
 		if t.meta.Name == d.Name {
@@ -129,7 +147,7 @@ func (r *Registry) route(d *commandData) (top, leaf *node, opts []optionData, pa
 	n := top
 	opts = d.Options
 	for n != nil && n.kind == nodeGroup {
-		if len(opts) != 1 || (opts[0].Type != OptionSubCommand && opts[0].Type != OptionSubCommandGroup) {
+		if len(opts) != 1 || (opts[0].Type != events.OptionSubCommand && opts[0].Type != events.OptionSubCommandGroup) {
 			return top, nil, nil, path
 		}
 		path = append(path, opts[0].Name)
@@ -194,7 +212,7 @@ func (r *Registry) finish(ctx context.Context, c *Context, herr error, log *zap.
 }
 
 // autocomplete answers an APPLICATION_COMMAND_AUTOCOMPLETE interaction.
-func (r *Registry) autocomplete(ctx context.Context, c *Context, n *node, opts []optionData, res *resolved, log *zap.Logger) (err error) {
+func (r *Registry) autocomplete(ctx context.Context, c *Context, n *node, opts []events.ApplicationCommandDataOption, res *events.Resolved, log *zap.Logger) (err error) {
 	if n.complete == nil {
 		return r.respondChoices(ctx, c, nil)
 	}
@@ -226,7 +244,7 @@ func (r *Registry) autocomplete(ctx context.Context, c *Context, n *node, opts [
 		}
 		choices = nil
 	}
-	var typ OptionType
+	var typ events.ApplicationCommandOptionType
 	if i, ok := n.spec.byName[f.Name]; ok {
 		typ = n.spec.fields[i].opt.Type
 	}

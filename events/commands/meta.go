@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+
+	"github.com/cordage/cordage/events"
 )
 
 // Meta is a command's (or group's) own metadata: everything that is not an option. A command
@@ -19,8 +21,8 @@ type Meta struct {
 	DescriptionLocalizations map[string]string
 	// DefaultMemberPermissions: nil lets everyone use the command; a pointer to 0 allows
 	// administrators only.
-	DefaultMemberPermissions *Permissions
-	Contexts                 []ContextType
+	DefaultMemberPermissions *events.Permissions
+	Contexts                 []events.InteractionContextType
 	IntegrationTypes         []IntegrationType
 	NSFW                     bool
 	// DeferEphemeral makes the automatic defer (see WithDeferAfter) ephemeral, so that the

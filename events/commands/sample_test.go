@@ -51,10 +51,10 @@ type Everything struct {
 	Ratio float64              `discord:"min=0.5,max=2.5" desc:"A number"`
 	Who   events.User          `desc:"A user"`
 	Mem   events.Member        `discord:"name=member" desc:"A member"`
-	Where commands.Channel     `discord:"channel_types=text|5" desc:"A channel"`
-	Role  commands.Role        `desc:"A role"`
+	Where events.Channel       `discord:"channel_types=text|5" desc:"A channel"`
+	Role  events.Role          `desc:"A role"`
 	Any   commands.Mentionable `desc:"A user or role"`
-	File  commands.Attachment  `discord:"file_types=image|.pdf" desc:"A file"`
+	File  events.Attachment    `discord:"file_types=image|.pdf" desc:"A file"`
 	Color *string              `discord:"autocomplete" desc:"A color, suggested"`
 	Shared
 	internal int    //nolint:unused // unexported fields are not options
@@ -62,12 +62,12 @@ type Everything struct {
 }
 
 func (Everything) Command() commands.Meta {
-	admin := commands.Permissions(8)
+	admin := events.Permissions(8)
 	return commands.Meta{
 		Name:                     "everything",
 		Description:              "Every option type",
 		DefaultMemberPermissions: &admin,
-		Contexts:                 []commands.ContextType{commands.ContextGuild},
+		Contexts:                 []events.InteractionContextType{events.ContextGuild},
 		IntegrationTypes:         []commands.IntegrationType{commands.GuildInstall, commands.UserInstall},
 		NSFW:                     true,
 	}

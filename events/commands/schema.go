@@ -8,59 +8,6 @@ import (
 	"github.com/cordage/cordage/events"
 )
 
-// CommandType is an application command's kind. This package declares CHAT_INPUT commands.
-type CommandType int
-
-// Command types.
-const (
-	ChatInput         CommandType = 1
-	UserCommand       CommandType = 2
-	MessageCommand    CommandType = 3
-	PrimaryEntryPoint CommandType = 4
-)
-
-// OptionType is the type of a command option.
-type OptionType int
-
-// Option types, as numbered by Discord.
-const (
-	OptionSubCommand      OptionType = 1
-	OptionSubCommandGroup OptionType = 2
-	OptionString          OptionType = 3
-	OptionInteger         OptionType = 4 // −(2^53−1) … 2^53−1
-	OptionBoolean         OptionType = 5
-	OptionUser            OptionType = 6
-	OptionChannel         OptionType = 7
-	OptionRole            OptionType = 8
-	OptionMentionable     OptionType = 9
-	OptionNumber          OptionType = 10 // a double
-	OptionAttachment      OptionType = 11
-)
-
-var optionTypeNames = map[OptionType]string{
-	OptionSubCommand: "SUB_COMMAND", OptionSubCommandGroup: "SUB_COMMAND_GROUP",
-	OptionString: "STRING", OptionInteger: "INTEGER", OptionBoolean: "BOOLEAN", OptionUser: "USER",
-	OptionChannel: "CHANNEL", OptionRole: "ROLE", OptionMentionable: "MENTIONABLE",
-	OptionNumber: "NUMBER", OptionAttachment: "ATTACHMENT",
-}
-
-func (t OptionType) String() string {
-	if s, ok := optionTypeNames[t]; ok {
-		return s
-	}
-	return "OptionType(" + strconv.Itoa(int(t)) + ")"
-}
-
-// ContextType says where a command can be used.
-type ContextType int
-
-// Interaction context types.
-const (
-	ContextGuild          ContextType = 0
-	ContextBotDM          ContextType = 1
-	ContextPrivateChannel ContextType = 2
-)
-
 // IntegrationType says which installs of the app offer a command.
 type IntegrationType int
 
@@ -70,71 +17,44 @@ const (
 	UserInstall  IntegrationType = 1
 )
 
-// Permissions is a permission bitset. Discord serializes it as a decimal string because it goes
-// past 2^53.
-type Permissions uint64
-
-// MarshalJSON encodes the bitset as a decimal string.
-func (p Permissions) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + strconv.FormatUint(uint64(p), 10) + `"`), nil
-}
-
-// UnmarshalJSON accepts a decimal string or a number.
-func (p *Permissions) UnmarshalJSON(b []byte) error {
-	s := string(b)
-	if s == "null" {
-		*p = 0
-		return nil
-	}
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return fmt.Errorf("commands: invalid permissions %s", b)
-	}
-	*p = Permissions(n)
-	return nil
-}
-
 // Command is an application command as Discord's REST API sends and receives it. Registry
 // derives these from Go types; Sync compares them with what Discord has. ID, ApplicationID,
 // GuildID and Version are set by Discord and ignored when comparing.
 type Command struct {
-	ID                       events.Snowflake  `json:"id,omitempty"`
-	Type                     CommandType       `json:"type,omitempty"`
-	ApplicationID            events.Snowflake  `json:"application_id,omitempty"`
-	GuildID                  events.Snowflake  `json:"guild_id,omitempty"`
-	Name                     string            `json:"name"`
-	NameLocalizations        map[string]string `json:"name_localizations,omitempty"`
-	Description              string            `json:"description"`
-	DescriptionLocalizations map[string]string `json:"description_localizations,omitempty"`
-	Options                  []Option          `json:"options,omitempty"`
+	ID                       events.Snowflake              `json:"id,omitempty"`
+	Type                     events.ApplicationCommandType `json:"type,omitempty"`
+	ApplicationID            events.Snowflake              `json:"application_id,omitempty"`
+	GuildID                  events.Snowflake              `json:"guild_id,omitempty"`
+	Name                     string                        `json:"name"`
+	NameLocalizations        map[string]string             `json:"name_localizations,omitempty"`
+	Description              string                        `json:"description"`
+	DescriptionLocalizations map[string]string             `json:"description_localizations,omitempty"`
+	Options                  []Option                      `json:"options,omitempty"`
 	// DefaultMemberPermissions is nil for "everyone"; 0 means administrators only.
-	DefaultMemberPermissions *Permissions      `json:"default_member_permissions,omitempty"`
-	NSFW                     bool              `json:"nsfw,omitempty"`
-	IntegrationTypes         []IntegrationType `json:"integration_types,omitempty"`
-	Contexts                 []ContextType     `json:"contexts,omitempty"`
-	Version                  events.Snowflake  `json:"version,omitempty"`
+	DefaultMemberPermissions *events.Permissions             `json:"default_member_permissions,omitempty"`
+	NSFW                     bool                            `json:"nsfw,omitempty"`
+	IntegrationTypes         []IntegrationType               `json:"integration_types,omitempty"`
+	Contexts                 []events.InteractionContextType `json:"contexts,omitempty"`
+	Version                  events.Snowflake                `json:"version,omitempty"`
 }
 
 // Option is a command option, a subcommand or a subcommand group.
 type Option struct {
-	Type                     OptionType        `json:"type"`
-	Name                     string            `json:"name"`
-	NameLocalizations        map[string]string `json:"name_localizations,omitempty"`
-	Description              string            `json:"description"`
-	DescriptionLocalizations map[string]string `json:"description_localizations,omitempty"`
-	Required                 bool              `json:"required,omitempty"`
-	Choices                  []Choice          `json:"choices,omitempty"`
-	Options                  []Option          `json:"options,omitempty"`
-	ChannelTypes             []int             `json:"channel_types,omitempty"`
-	MinValue                 *float64          `json:"min_value,omitempty"`
-	MaxValue                 *float64          `json:"max_value,omitempty"`
-	MinLength                *int              `json:"min_length,omitempty"`
-	MaxLength                *int              `json:"max_length,omitempty"`
-	Autocomplete             bool              `json:"autocomplete,omitempty"`
-	FileTypes                []string          `json:"file_types,omitempty"`
+	Type                     events.ApplicationCommandOptionType `json:"type"`
+	Name                     string                              `json:"name"`
+	NameLocalizations        map[string]string                   `json:"name_localizations,omitempty"`
+	Description              string                              `json:"description"`
+	DescriptionLocalizations map[string]string                   `json:"description_localizations,omitempty"`
+	Required                 bool                                `json:"required,omitempty"`
+	Choices                  []Choice                            `json:"choices,omitempty"`
+	Options                  []Option                            `json:"options,omitempty"`
+	ChannelTypes             []int                               `json:"channel_types,omitempty"`
+	MinValue                 *float64                            `json:"min_value,omitempty"`
+	MaxValue                 *float64                            `json:"max_value,omitempty"`
+	MinLength                *int                                `json:"min_length,omitempty"`
+	MaxLength                *int                                `json:"max_length,omitempty"`
+	Autocomplete             bool                                `json:"autocomplete,omitempty"`
+	FileTypes                []string                            `json:"file_types,omitempty"`
 }
 
 // Choice is one fixed value of a STRING, INTEGER or NUMBER option, or one autocomplete

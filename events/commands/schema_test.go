@@ -3,11 +3,11 @@ package commands_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/cordage/cordage/events"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/events/commands"
 )
 
@@ -82,7 +82,7 @@ func TestSchemaMatchesDiscordJSON(t *testing.T) {
 
 func TestSchemaSubcommandsAndGroups(t *testing.T) {
 	r := commands.New()
-	admin, err := r.Group(commands.Meta{Name: "admin", Description: "Server tools", DefaultMemberPermissions: new(commands.Permissions)})
+	admin, err := r.Group(commands.Meta{Name: "admin", Description: "Server tools", DefaultMemberPermissions: new(events.Permissions)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ type Ban struct {
 func (Ban) Command() commands.Meta { return commands.Meta{Description: "Ban someone"} }
 
 type AddRole struct {
-	Role commands.Role `desc:"Which role"`
+	Role events.Role `desc:"Which role"`
 }
 
 func (AddRole) Command() commands.Meta { return commands.Meta{Name: "add", Description: "Give a role"} }

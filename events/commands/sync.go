@@ -57,7 +57,7 @@ func normalize(cmds []Command) []Command {
 	for i, c := range cmds {
 		c.ID, c.ApplicationID, c.GuildID, c.Version = 0, 0, 0, 0
 		if c.Type == 0 {
-			c.Type = ChatInput
+			c.Type = events.CommandChatInput
 		}
 		if len(c.IntegrationTypes) == 0 {
 			c.IntegrationTypes = []IntegrationType{GuildInstall}

@@ -94,17 +94,17 @@ func TestSyncErrors(t *testing.T) {
 func TestDiffNormalizesDiscordFields(t *testing.T) {
 	lo := 1.0
 	want := []commands.Command{
-		{Type: commands.ChatInput, Name: "b", Description: "B", Options: []commands.Option{
-			{Type: commands.OptionInteger, Name: "n", Description: "N", MinValue: &lo, Choices: []commands.Choice{{Name: "one", Value: int64(1)}}},
+		{Type: events.CommandChatInput, Name: "b", Description: "B", Options: []commands.Option{
+			{Type: events.OptionInteger, Name: "n", Description: "N", MinValue: &lo, Choices: []commands.Choice{{Name: "one", Value: int64(1)}}},
 		}},
-		{Type: commands.ChatInput, Name: "a", Description: "A"},
+		{Type: events.CommandChatInput, Name: "a", Description: "A"},
 	}
 	// As Discord returns them: ids, versions, default integration types, empty maps, other order,
 	// a NUMBER-like float for the integer choice.
 	have := []commands.Command{
 		{ID: 1, ApplicationID: 9, Version: 5, Name: "a", Description: "A", NameLocalizations: map[string]string{}, IntegrationTypes: []commands.IntegrationType{0}},
 		{ID: 2, ApplicationID: 9, Version: 6, Type: 1, Name: "b", Description: "B", Options: []commands.Option{
-			{Type: commands.OptionInteger, Name: "n", Description: "N", MinValue: &lo, Choices: []commands.Choice{{Name: "one", Value: 1.0}}, Options: []commands.Option{}},
+			{Type: events.OptionInteger, Name: "n", Description: "N", MinValue: &lo, Choices: []commands.Choice{{Name: "one", Value: 1.0}}, Options: []commands.Option{}},
 		}},
 	}
 	if d := commands.Diff(have, want); d != "" {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cordage/cordage/events"
 )
 
 // Discord's limits on application commands.
@@ -63,7 +65,7 @@ func checkOption(o Option) []string {
 		out = append(out, fmt.Sprintf("min_length %d is greater than max_length %d", *o.MinLength, *o.MaxLength))
 	}
 	limit := float64(maxSafeInt)
-	if o.Type == OptionNumber {
+	if o.Type == events.OptionNumber {
 		limit = 1 << 53
 	}
 	for _, v := range []*float64{o.MinValue, o.MaxValue} {
@@ -86,7 +88,7 @@ func checkOption(o Option) []string {
 }
 
 // checkChoice returns the problems with one choice of an option of type t.
-func checkChoice(t OptionType, c Choice) []string {
+func checkChoice(t events.ApplicationCommandOptionType, c Choice) []string {
 	var out []string
 	if n := utf8.RuneCountInString(c.Name); n < 1 || n > maxChoiceNameChars {
 		out = append(out, fmt.Sprintf("choice name %q is %d characters; Discord requires 1–100", c.Name, n))
@@ -100,17 +102,17 @@ func checkChoice(t OptionType, c Choice) []string {
 	}
 	switch v := c.Value.(type) {
 	case string:
-		if t != OptionString {
+		if t != events.OptionString {
 			out = append(out, fmt.Sprintf("choice %q has a string value for a %s option", c.Name, t))
 		} else if n := utf8.RuneCountInString(v); n > 100 {
 			out = append(out, fmt.Sprintf("choice %q: value is %d characters; Discord allows at most 100", c.Name, n))
 		}
 	case int64, int:
-		if t != OptionInteger && t != OptionNumber {
+		if t != events.OptionInteger && t != events.OptionNumber {
 			out = append(out, fmt.Sprintf("choice %q has a number value for a %s option", c.Name, t))
 		}
 	case float64:
-		if t != OptionNumber && (t != OptionInteger || v != math.Trunc(v)) {
+		if t != events.OptionNumber && (t != events.OptionInteger || v != math.Trunc(v)) {
 			out = append(out, fmt.Sprintf("choice %q has value %v, not valid for a %s option", c.Name, v, t))
 		}
 	default:

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/events/commands"
 )
 
@@ -129,12 +130,12 @@ type AutocompleteBool struct {
 	B bool     `discord:"autocomplete" desc:"x"`
 }
 type ChannelTypesOnRole struct {
-	_ struct{}      `desc:"x"`
-	R commands.Role `discord:"channel_types=0" desc:"x"`
+	_ struct{}    `desc:"x"`
+	R events.Role `discord:"channel_types=0" desc:"x"`
 }
 type TooManyFileTypes struct {
-	_ struct{}            `desc:"x"`
-	F commands.Attachment `discord:"file_types=a|.b|.c|.d|.e|.f|.g|.h|.i|.j|.k" desc:"x"`
+	_ struct{}          `desc:"x"`
+	F events.Attachment `discord:"file_types=a|.b|.c|.d|.e|.f|.g|.h|.i|.j|.k" desc:"x"`
 }
 
 func TestValidationErrorsNameTypeAndField(t *testing.T) {
