@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/events/commands"
 )
 
@@ -43,6 +42,8 @@ func (f Fruit) Autocomplete(ctx context.Context, c *commands.Context, focused co
 			panic("autocomplete bug")
 		case "err":
 			return nil, errors.New("no counts today")
+		case "12":
+			return []commands.Choice{{Name: "twelve", Value: int64(12)}}, nil
 		case "many":
 			var out []commands.Choice
 			for i := range 30 {
@@ -168,5 +169,4 @@ func TestSubcommandRouting(t *testing.T) {
 			t.Errorf("%s: %v", d, err)
 		}
 	}
-	_ = events.Snowflake(0)
 }

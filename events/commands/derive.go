@@ -98,6 +98,7 @@ func deriveType(t reflect.Type, defaultName string) (*typeSpec, []error) {
 		l10n = l.Localizations()
 	}
 	known := map[string]bool{}
+	usedChoiceKeys := map[string]bool{}
 
 	var required, optional []fieldSpec
 	for _, sf := range reflect.VisibleFields(t) {
@@ -129,6 +130,7 @@ func deriveType(t reflect.Type, defaultName string) (*typeSpec, []error) {
 		for i, ch := range fs.opt.Choices {
 			if loc, ok := l10n[sf.Name+":"+ch.Name]; ok {
 				fs.opt.Choices[i].NameLocalizations = loc.Names
+				usedChoiceKeys[sf.Name+":"+ch.Name] = true
 			}
 		}
 		if fs.optional {
@@ -137,10 +139,13 @@ func deriveType(t reflect.Type, defaultName string) (*typeSpec, []error) {
 			required = append(required, *fs)
 		}
 	}
-	for k := range l10n {
-		field, _, _ := strings.Cut(k, ":")
-		if !known[field] {
+	for _, k := range sortedKeys(l10n) {
+		field, choice, isChoice := strings.Cut(k, ":")
+		switch {
+		case !known[field]:
 			fail("", "Localizations has key %q, but the type has no option field %q", k, field)
+		case isChoice && !usedChoiceKeys[k]:
+			fail(field, "Localizations has key %q, but the field has no static choice named %q (choices from a file carry their own name_localizations in JSON)", k, choice)
 		}
 	}
 	// Discord rejects a required option after an optional one; we keep each group in field
