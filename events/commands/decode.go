@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/cordage/cordage/events"
 )
@@ -44,6 +45,11 @@ func decodeOptions(spec *typeSpec, opts []events.ApplicationCommandDataOption, r
 				continue
 			}
 			return v, &OptionError{Option: od.Name, Err: err}
+		}
+		if !lenient {
+			if err := checkLimits(v.FieldByIndex(fs.index), fs); err != nil {
+				return v, &OptionError{Option: od.Name, Err: err}
+			}
 		}
 	}
 	for i := range spec.fields {
@@ -232,4 +238,32 @@ func short(raw json.RawMessage) string {
 		return string(raw[:40]) + "…"
 	}
 	return string(raw)
+}
+
+// checkLimits enforces the declared min/max and length limits. Discord's client enforces them
+// too, but a handler should not have to trust every client.
+func checkLimits(fv reflect.Value, fs *fieldSpec) error {
+	if fv.Kind() == reflect.Pointer {
+		fv = fv.Elem()
+	}
+	o := fs.opt
+	switch fs.kind {
+	case kindInt, kindUint, kindFloat:
+		f := toFloat(fv)
+		if o.MinValue != nil && f < *o.MinValue {
+			return fmt.Errorf("%v is less than the minimum %v", f, *o.MinValue)
+		}
+		if o.MaxValue != nil && f > *o.MaxValue {
+			return fmt.Errorf("%v is more than the maximum %v", f, *o.MaxValue)
+		}
+	case kindString:
+		n := utf8.RuneCountInString(fv.String())
+		if o.MinLength != nil && n < *o.MinLength {
+			return fmt.Errorf("is %d characters; at least %d needed", n, *o.MinLength)
+		}
+		if o.MaxLength != nil && n > *o.MaxLength {
+			return fmt.Errorf("is %d characters; at most %d allowed", n, *o.MaxLength)
+		}
+	}
+	return nil
 }

@@ -132,10 +132,10 @@ func TestDecodeMentionableUserAndDefaults(t *testing.T) {
 func TestDecodeBadValuesAnswerTheUser(t *testing.T) {
 	type Num struct {
 		_  struct{}     `discord:"name=num,desc=Numbers"`
-		N  int8         `desc:"n"`
+		N  int8         `discord:"min=-2,max=10" desc:"n"`
 		U  *uint        `desc:"u"`
 		F  *float32     `desc:"f"`
-		S  *string      `desc:"s"`
+		S  *string      `discord:"minlen=1,maxlen=5" desc:"s"`
 		ID *events.User `desc:"id"`
 	}
 	cases := []struct{ opts, wantErr string }{
@@ -151,6 +151,10 @@ func TestDecodeBadValuesAnswerTheUser(t *testing.T) {
 		{`[]`, `option "n": is required but was not given`},
 		{`[{"name":"n","type":4,"value":1},{"name":"n","type":4,"value":2}]`, `option "n": given twice`},
 		{`[{"name":"n","type":4,"value":null}]`, `option "n": has no value`},
+		{`[{"name":"n","type":4,"value":11}]`, `option "n": 11 is more than the maximum 10`},
+		{`[{"name":"n","type":4,"value":-3}]`, `option "n": -3 is less than the minimum -2`},
+		{`[{"name":"n","type":4,"value":1},{"name":"s","type":3,"value":"abcdef"}]`, `option "s": is 6 characters; at most 5 allowed`},
+		{`[{"name":"n","type":4,"value":1},{"name":"s","type":3,"value":""}]`, `option "s": is 0 characters; at least 1 needed`},
 	}
 	for _, tc := range cases {
 		r := commands.New()
