@@ -1,0 +1,200 @@
+// Command fakediscord runs the Discord simulator of package fakediscord as a program, so that bots
+// in any language can be tested against it:
+//
+//	go run ./test/fakediscord/cmd/fakediscord -shards 2 -guilds 8
+//
+// It listens on 127.0.0.1 only and prints, one per line, the settings a bot needs:
+//
+//	REST_URL=http://127.0.0.1:PORT/api/v10
+//	GATEWAY_URL=ws://127.0.0.1:PORT/gateway
+//	RESUME_URL=ws://127.0.0.1:PORT/resume-gateway
+//	CONTROL_URL=http://127.0.0.1:PORT/_fake
+//	TOKEN=...
+//	SHARDS=2
+//
+// followed by one line for humans that starts with "fakediscord:". With -json it prints a single
+// JSON object instead. It runs until SIGINT or SIGTERM, then closes every connection and exits.
+// CONTROL_URL is the JSON control API (dispatch events, inject faults, start chaos, read the
+// ledger); see docs/fakediscord.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/test/fakediscord"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "fakediscord:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// settings are the command-line flags.
+type settings struct {
+	token          string
+	shards         int
+	guilds         int
+	maxConcurrency int
+	timeScale      float64
+	heartbeat      time.Duration
+	resumeWindow   time.Duration
+	seed           int64
+	zlibSplit      int
+	sessionLimit   int
+	chaos          bool
+	chaosInterval  time.Duration
+	chaosCount     int
+	jsonOut        bool
+	verbose        bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (settings, error) {
+	var st settings
+	fs := flag.NewFlagSet("fakediscord", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: fakediscord [flags]\n\nRuns a simulated Discord (gateway, REST, control API) on 127.0.0.1 until SIGINT/SIGTERM.\n\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&st.token, "token", fakediscord.DefaultToken, "bot token the simulator accepts")
+	fs.IntVar(&st.shards, "shards", 1, "recommended shard count returned by GET /gateway/bot")
+	fs.IntVar(&st.guilds, "guilds", 4, "number of guilds the bot is in (spread over the shards)")
+	fs.IntVar(&st.maxConcurrency, "max-concurrency", 1, "max_concurrency: identify buckets, each allowing one identify per 5 s")
+	fs.Float64Var(&st.timeScale, "time-scale", 1, "clock speed-up: 1000 makes 5-second rules take 5 ms (the client must scale its clock too)")
+	fs.DurationVar(&st.heartbeat, "heartbeat-interval", 41250*time.Millisecond, "heartbeat_interval sent in Hello, in clock time")
+	fs.DurationVar(&st.resumeWindow, "resume-window", 3*time.Minute, "how long a disconnected session stays resumable, in clock time")
+	fs.Int64Var(&st.seed, "seed", 1, "seed for session ids and chaos")
+	fs.IntVar(&st.zlibSplit, "zlib-split", 0, "split zlib-stream messages into websocket frames of at most this many bytes (0: off)")
+	fs.IntVar(&st.sessionLimit, "session-limit", 1000, "session_start_limit.total (and remaining) per 24 h of clock time")
+	fs.BoolVar(&st.chaos, "chaos", false, "inject a seeded random mix of faults from the start")
+	fs.DurationVar(&st.chaosInterval, "chaos-interval", 5*time.Second, "mean clock time between chaos faults")
+	fs.IntVar(&st.chaosCount, "chaos-count", 20, "how many faults chaos injects before it stops")
+	fs.BoolVar(&st.jsonOut, "json", false, "print the URLs and token as one JSON line instead of KEY=value lines")
+	fs.BoolVar(&st.verbose, "v", false, "log what the simulator does to stderr (the token is never logged)")
+	if err := fs.Parse(args); err != nil {
+		return st, err
+	}
+	if fs.NArg() > 0 {
+		return st, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch {
+	case st.token == "":
+		return st, errors.New("-token must not be empty")
+	case strings.ContainsAny(st.token, " \t\r\n"):
+		return st, errors.New("-token must not contain whitespace")
+	case st.timeScale <= 0:
+		return st, fmt.Errorf("-time-scale must be positive, got %g", st.timeScale)
+	case st.chaos && st.chaosInterval <= 0:
+		return st, errors.New("-chaos-interval must be positive")
+	case st.chaos && st.chaosCount <= 0:
+		return st, errors.New("-chaos-count must be positive")
+	}
+	return st, nil
+}
+
+// Info is what the program prints at start: with -json as one object, otherwise as KEY=value
+// lines with the same names in upper case.
+type Info struct {
+	Addr       string  `json:"addr"`
+	RESTURL    string  `json:"rest_url"`
+	GatewayURL string  `json:"gateway_url"`
+	ResumeURL  string  `json:"resume_url"`
+	ControlURL string  `json:"control_url"`
+	Token      string  `json:"token"`
+	Shards     int     `json:"shards"`
+	TimeScale  float64 `json:"time_scale"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	st, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := zap.NewNop()
+	if st.verbose {
+		cfg := zap.NewDevelopmentConfig()
+		cfg.OutputPaths = []string{"stderr"}
+		if log, err = cfg.Build(); err != nil {
+			return fmt.Errorf("logger: %w", err)
+		}
+		defer func() { _ = log.Sync() }()
+	}
+	clk := clock.Real()
+	if st.timeScale != 1 {
+		clk = clock.Scaled(st.timeScale)
+	}
+	srv, err := fakediscord.New(
+		fakediscord.WithToken(st.token),
+		fakediscord.WithShardCount(st.shards),
+		fakediscord.WithGuilds(st.guilds),
+		fakediscord.WithMaxConcurrency(st.maxConcurrency),
+		fakediscord.WithSessionStartLimit(st.sessionLimit, st.sessionLimit),
+		fakediscord.WithClock(clk),
+		fakediscord.WithHeartbeatInterval(st.heartbeat),
+		fakediscord.WithResumeWindow(st.resumeWindow),
+		fakediscord.WithZlibSplit(st.zlibSplit),
+		fakediscord.WithSeed(st.seed),
+		fakediscord.WithLogger(log),
+	)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	srv.Mount(fakediscord.ControlPrefix, srv.ControlHandler())
+
+	info := Info{
+		Addr:       srv.Addr(),
+		RESTURL:    srv.RESTURL(),
+		GatewayURL: srv.GatewayURL(),
+		ResumeURL:  srv.ResumeURL(),
+		ControlURL: "http://" + srv.Addr() + strings.TrimSuffix(fakediscord.ControlPrefix, "/"),
+		Token:      st.token,
+		Shards:     st.shards,
+		TimeScale:  st.timeScale,
+	}
+	if err := printInfo(stdout, info, st.jsonOut); err != nil {
+		return err
+	}
+	if st.chaos {
+		stopChaos := srv.StartChaos(fakediscord.ChaosConfig{Seed: st.seed, Interval: st.chaosInterval, Count: st.chaosCount})
+		defer stopChaos()
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "fakediscord: shutting down")
+	return nil
+}
+
+func printInfo(w io.Writer, info Info, asJSON bool) error {
+	if asJSON {
+		b, err := json.Marshal(info)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "REST_URL=%s\nGATEWAY_URL=%s\nRESUME_URL=%s\nCONTROL_URL=%s\nTOKEN=%s\nSHARDS=%d\n"+
+		"fakediscord: listening on %s (time x%g); Ctrl-C to stop\n",
+		info.RESTURL, info.GatewayURL, info.ResumeURL, info.ControlURL, info.Token, info.Shards,
+		info.Addr, info.TimeScale)
+	return err
+}
