@@ -11,13 +11,13 @@ import (
 )
 
 type chunk struct {
-	GuildID    events.Snowflake  `json:"guild_id"`
-	Members    []events.Member   `json:"members"`
-	ChunkIndex int               `json:"chunk_index"`
-	ChunkCount int               `json:"chunk_count"`
+	GuildID    events.Snowflake   `json:"guild_id"`
+	Members    []events.Member    `json:"members"`
+	ChunkIndex int                `json:"chunk_index"`
+	ChunkCount int                `json:"chunk_count"`
 	NotFound   []events.Snowflake `json:"not_found"`
-	Presences  []json.RawMessage `json:"presences"`
-	Nonce      *string           `json:"nonce"`
+	Presences  []json.RawMessage  `json:"presences"`
+	Nonce      *string            `json:"nonce"`
 }
 
 func readChunks(t *testing.T, c *wsClient) []chunk {
@@ -55,12 +55,12 @@ func memberReq(guild events.Snowflake, query *string, limit int, presences bool,
 
 func TestRequestGuildMembers(t *testing.T) {
 	clk := manualClock()
-	s := newServer(t, WithClock(clk), WithMembersPerGuild(2500), WithGuilds(1))
+	s := newServer(t, WithClock(clk), WithMembersPerGuild(2100), WithGuilds(1))
 	c, _ := connect(t, s, 0, 1, dialOpts{})
 	g := s.Guilds()[0]
 	all := ""
 
-	// All members: 2500 members and the bot in chunks of at most 1000.
+	// All members: 2100 members and the bot in chunks of at most 1000.
 	c.send(events.OpRequestGuildMembers, memberReq(g, &all, 0, true, nil, "n1"))
 	chunks := readChunks(t, c)
 	if len(chunks) != 3 {
@@ -78,7 +78,7 @@ func TestRequestGuildMembers(t *testing.T) {
 			seen[m.User.ID] = true
 		}
 	}
-	if len(seen) != 2501 {
+	if len(seen) != 2101 {
 		t.Fatalf("%d distinct members", len(seen))
 	}
 
@@ -123,13 +123,13 @@ func TestRequestGuildMembers(t *testing.T) {
 	}
 
 	// user_ids: found members and not_found; an over-long nonce is dropped.
-	ids := []events.Snowflake{s.MemberID(g, 0), s.MemberID(g, 2499), 42, s.MemberID(g, 2500)}
+	ids := []events.Snowflake{s.MemberID(g, 0), s.MemberID(g, 2099), 42, s.MemberID(g, 2100)}
 	c.send(events.OpRequestGuildMembers, memberReq(g, nil, 0, false, ids, strings.Repeat("z", 33)))
 	chunks = readChunks(t, c)
 	if len(chunks) != 1 || len(chunks[0].Members) != 2 || chunks[0].Nonce != nil {
 		t.Fatalf("user_ids chunk %+v", chunks[0])
 	}
-	if !slices.Equal(chunks[0].NotFound, []events.Snowflake{42, s.MemberID(g, 2500)}) {
+	if !slices.Equal(chunks[0].NotFound, []events.Snowflake{42, s.MemberID(g, 2100)}) {
 		t.Fatalf("not_found %v", chunks[0].NotFound)
 	}
 	// A nonce of exactly 32 bytes is echoed.

@@ -21,6 +21,10 @@ const maxClientPayload = 4096
 // client's close frame before the TCP connection is cut.
 const closeReplyWait = 2 * time.Second
 
+// opSevenLinger is how long (clock time) a connection that got op 7 instead of Hello may stay
+// open: Discord closes it "a few seconds" later.
+const opSevenLinger = 5 * time.Second
+
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:  4096,
 	WriteBufferSize: 16384,
@@ -248,6 +252,9 @@ func (c *conn) writeLoop(enc encoder) {
 	defer close(c.writerDone)
 	defer enc.close()
 	deadline := s.cfg.heartbeatInterval + s.cfg.heartbeatGrace
+	if c.noHello {
+		deadline = opSevenLinger
+	}
 	hb := s.clk.NewTimer(deadline)
 	defer hb.Stop()
 	for {
@@ -264,15 +271,11 @@ func (c *conn) writeLoop(enc encoder) {
 				last = c.stallUntil // a stall is the server's doing: the client's clock restarts after it
 			}
 			c.qmu.Unlock()
-			limit := deadline
-			if c.noHello {
-				limit = 5 * time.Second // Discord closes a few seconds after an early op 7
-			}
 			now := s.clk.Now()
 			if closing {
 				continue
 			}
-			if due := last.Add(limit); now.Before(due) {
+			if due := last.Add(deadline); now.Before(due) {
 				hb.Reset(due.Sub(now))
 				continue
 			}

@@ -29,7 +29,7 @@ const testTimeout = 10 * time.Second
 // newServer starts a server on a fast clock and closes it when the test ends.
 func newServer(t *testing.T, opts ...Option) *Server {
 	t.Helper()
-	opts = append([]Option{WithClock(clock.Scaled(1000)), WithHeartbeatInterval(time.Hour), WithResumeWindow(24 * time.Hour)}, opts...)
+	opts = append([]Option{WithClock(clock.Scaled(1000)), WithHeartbeatInterval(24 * time.Hour), WithResumeWindow(24 * time.Hour)}, opts...)
 	s, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
