@@ -44,7 +44,9 @@ func TestShardRouting(t *testing.T) {
 	for i, c := range clients {
 		for range 2 {
 			env := c.expect(events.OpDispatch, "GUILD_EVENT")
-			var d struct{ GuildID events.Snowflake `json:"guild_id"` }
+			var d struct {
+				GuildID events.Snowflake `json:"guild_id"`
+			}
 			if env.Decode(&d) != nil || d.GuildID.ShardID(3) != i {
 				t.Fatalf("shard %d got %s", i, env.D)
 			}
