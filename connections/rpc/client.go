@@ -34,6 +34,9 @@ type Client struct {
 	tasks  sync.WaitGroup // readers and the deliverer, owned by run
 	done   chan struct{}
 	queue  chan Event
+	// stopped closes when run gives up on its own; the deliverer then hands out what is
+	// queued (a fatal close's last events) before Done closes.
+	stopped chan struct{}
 
 	noncePrefix string
 	nonceSeq    atomic.Uint64
@@ -61,6 +64,12 @@ type session struct {
 	pending map[string]chan reply // nil once the reader has stopped
 	dead    chan struct{}         // closed when the reader has stopped
 	err     error                 // why it stopped; set before dead closes
+
+	// Dispatches that arrive before the session's Ready was sent (during a restore) are held,
+	// so that out always shows Ready first.
+	emitMu sync.Mutex
+	open   bool
+	held   []Event
 }
 
 type reply struct {
@@ -99,6 +108,7 @@ func Dial(ctx context.Context, clientID string, out chan<- Event, opts ...Option
 		out:      out,
 		defaults: defaults{clientID: clientID, pid: cfg.pid},
 		done:     make(chan struct{}),
+		stopped:  make(chan struct{}),
 		queue:    make(chan Event, cfg.eventBuffer),
 		up:       make(chan struct{}),
 	}
@@ -122,6 +132,9 @@ func Dial(ctx context.Context, clientID string, out chan<- Event, opts ...Option
 }
 
 // Done is closed once the client has stopped and every goroutine it started has returned.
+// When the client stops by itself (a fatal close code, WithMaxReconnects), the events it
+// queued before are handed to out first, so the caller sees the last Disconnected or
+// ErrorEvent; after Close or ctx cancellation they are dropped.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
 // Err says why the client stopped: nil after Close or ctx cancellation, a *CloseError for a
@@ -349,12 +362,12 @@ func (c *Client) readLoop(s *session) {
 				c.log.Debug("answer for a command nobody waits for", zap.String("cmd", p.Cmd), zap.String("nonce", p.Nonce))
 			}
 		case p.Evt == EventError:
-			if !c.emit(&ErrorEvent{Err: p.asError()}) {
+			if !c.emitOn(s, &ErrorEvent{Err: p.asError()}) {
 				err = context.Canceled
 				return
 			}
 		case p.Cmd == cmdDispatch && p.Evt != EventReady:
-			if !c.emit(decodeDispatch(p)) {
+			if !c.emitOn(s, decodeDispatch(p)) {
 				err = context.Canceled
 				return
 			}
@@ -362,6 +375,17 @@ func (c *Client) readLoop(s *session) {
 			c.log.Debug("ignoring payload", zap.String("cmd", p.Cmd), zap.String("evt", string(p.Evt)))
 		}
 	}
+}
+
+// emitOn queues an event read on s, or holds it until s is announced.
+func (c *Client) emitOn(s *session, ev Event) bool {
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	if !s.open {
+		s.held = append(s.held, ev)
+		return true
+	}
+	return c.emit(ev)
 }
 
 // emit queues an event for the deliverer; false once the client is stopping.
@@ -374,15 +398,34 @@ func (c *Client) emit(ev Event) bool {
 	}
 }
 
-// deliver moves events from the queue to the caller's out channel.
+// deliver moves events from the queue to the caller's out channel. After Close or ctx
+// cancellation queued events are dropped; when the client stops by itself they are all
+// delivered first.
 func (c *Client) deliver() {
+	send := func(ev Event) bool {
+		select {
+		case c.out <- ev:
+			return true
+		case <-c.ctx.Done():
+			return false
+		}
+	}
 	for {
 		select {
 		case ev := <-c.queue:
-			select {
-			case c.out <- ev:
-			case <-c.ctx.Done():
+			if !send(ev) {
 				return
+			}
+		case <-c.stopped:
+			for {
+				select {
+				case ev := <-c.queue:
+					if !send(ev) {
+						return
+					}
+				default:
+					return
+				}
 			}
 		case <-c.ctx.Done():
 			return
@@ -393,8 +436,9 @@ func (c *Client) deliver() {
 // run owns the connection: it serves one session at a time and reconnects with backoff.
 func (c *Client) run(s *session, ready *Ready) {
 	defer func() {
-		c.cancel()
+		close(c.stopped)
 		c.tasks.Wait()
+		c.cancel()
 		close(c.done)
 	}()
 	c.activate(s, ready)
@@ -441,6 +485,14 @@ func (c *Client) activate(s *session, r *Ready) {
 	c.log.Info("rpc connected", zap.Stringer("transport", r.Transport), zap.String("endpoint", r.Endpoint),
 		zap.Bool("reconnected", r.Reconnected), zap.Int("resubscribed", r.Resubscribed))
 	c.emit(r)
+	s.emitMu.Lock()
+	for _, ev := range s.held {
+		if !c.emit(ev) {
+			break
+		}
+	}
+	s.held, s.open = nil, true
+	s.emitMu.Unlock()
 }
 
 // serve waits until s ends (its error) or the client stops (nil).
