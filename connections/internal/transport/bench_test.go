@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -67,6 +68,7 @@ func BenchmarkInflate(b *testing.B) {
 		b.Run(c.name+"/naive-zlib", func(b *testing.B) {
 			b.SetBytes(c.bytes)
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			for b.Loop() {
 				var d naiveZlib
 				for i, ch := range c.zlib {
@@ -76,7 +78,7 @@ func BenchmarkInflate(b *testing.B) {
 					}
 				}
 			}
-			reportPerMsg(b, len(c.msgs), float64(c.bytes)/float64(wire(c.zlib)))
+			reportPerMsg(b, len(c.msgs), c.bytes, cpuTime()-cpu0, float64(c.bytes)/float64(wire(c.zlib)))
 		})
 		for _, v := range []struct {
 			name   string
@@ -89,6 +91,7 @@ func BenchmarkInflate(b *testing.B) {
 			b.Run(c.name+"/"+v.name, func(b *testing.B) {
 				b.SetBytes(c.bytes)
 				b.ReportAllocs()
+				cpu0 := cpuTime()
 				for b.Loop() {
 					d := v.new()
 					for i, ch := range v.chunks {
@@ -99,14 +102,17 @@ func BenchmarkInflate(b *testing.B) {
 					}
 					d.Close()
 				}
-				reportPerMsg(b, len(c.msgs), float64(c.bytes)/float64(wire(v.chunks)))
+				reportPerMsg(b, len(c.msgs), c.bytes, cpuTime()-cpu0, float64(c.bytes)/float64(wire(v.chunks)))
 			})
 		}
 	}
 }
 
-func reportPerMsg(b *testing.B, msgs int, ratio float64) {
+func reportPerMsg(b *testing.B, msgs int, bytes int64, cpu time.Duration, ratio float64) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*msgs), "ns/msg")
+	if cpu > 0 {
+		b.ReportMetric(float64(bytes)*float64(b.N)/cpu.Seconds()/1e6, "cpu-MB/s")
+	}
 	b.ReportMetric(ratio, "x-compression")
 }
 
