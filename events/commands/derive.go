@@ -77,9 +77,20 @@ func deriveType(t reflect.Type, defaultName string) (*typeSpec, []error) {
 		return nil, errs
 	}
 	spec := &typeSpec{typ: t, byName: map[string]int{}}
-	zero := reflect.Zero(t).Interface()
-	if c, ok := zero.(Commander); ok {
-		spec.meta = c.Command()
+	// A *T has the methods of both receiver kinds, so Command, Localizations and Autocomplete
+	// may be declared on T or *T.
+	zero := reflect.New(t).Interface()
+	var l10n map[string]Localization
+	if p := callUser(func() {
+		if c, ok := zero.(Commander); ok {
+			spec.meta = c.Command()
+		}
+		if l, ok := zero.(Localizer); ok {
+			l10n = l.Localizations()
+		}
+	}); p != "" {
+		fail("", "%s", p)
+		return nil, errs
 	}
 	for i := range t.NumField() {
 		if sf := t.Field(i); sf.Name == "_" {
@@ -93,10 +104,6 @@ func deriveType(t reflect.Type, defaultName string) (*typeSpec, []error) {
 		}
 	}
 	_, spec.complete = zero.(Autocompleter)
-	var l10n map[string]Localization
-	if l, ok := zero.(Localizer); ok {
-		l10n = l.Localizations()
-	}
 	known := map[string]bool{}
 	usedChoiceKeys := map[string]bool{}
 
@@ -534,4 +541,15 @@ func metaFromBlank(sf reflect.StructField, m *Meta, fail func(string)) {
 			fail(fmt.Sprintf("unknown command tag key %q (use name, desc or nsfw; the rest goes in a Command method)", key))
 		}
 	}
+}
+
+// callUser runs a method of the user's type and turns a panic into a problem description.
+func callUser(f func()) (problem string) {
+	defer func() {
+		if p := recover(); p != nil {
+			problem = fmt.Sprintf("the Command or Localizations method panicked on the zero value: %v", p)
+		}
+	}()
+	f()
+	return ""
 }

@@ -30,8 +30,9 @@ type Meta struct {
 	DeferEphemeral bool
 }
 
-// Commander is implemented by command types that supply their Meta. The method must not depend
-// on the receiver's field values: it is called on the zero value.
+// Commander is implemented by command types that supply their Meta, with a value or pointer
+// receiver. The method must not depend on the receiver's field values: it is called on the
+// zero value.
 type Commander interface {
 	Command() Meta
 }

@@ -147,3 +147,36 @@ func TestAutocompleteNumberValue(t *testing.T) {
 		}
 	}
 }
+
+type PtrMethods struct {
+	Q string `discord:"autocomplete" desc:"Query"`
+}
+
+func (*PtrMethods) Command() commands.Meta {
+	return commands.Meta{Name: "ptr", Description: "Methods on the pointer"}
+}
+
+func (p *PtrMethods) Autocomplete(ctx context.Context, c *commands.Context, f commands.Focused) ([]commands.Choice, error) {
+	return []commands.Choice{{Name: "you typed " + p.Q, Value: p.Q}}, nil
+}
+
+type PanickyMeta struct{ m *commands.Meta }
+
+func (p PanickyMeta) Command() commands.Meta { return *p.m }
+
+func TestPointerReceiverMethodsAndPanickyMeta(t *testing.T) {
+	r := commands.New()
+	if err := reg[PtrMethods](r); err != nil {
+		t.Fatal(err)
+	}
+	api := newFakeAPI()
+	if err := r.Handle(t.Context(), api, interactionJSON(4, `{"name":"ptr","type":1,"options":[{"name":"q","type":3,"value":"ab","focused":true}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if c := api.Calls(); len(c) != 1 || len(c[0].Resp.Data.Choices) != 1 || c[0].Resp.Data.Choices[0].Name != "you typed ab" {
+		t.Errorf("%+v", c)
+	}
+	if err := reg[PanickyMeta](commands.New()); err == nil || !strings.Contains(err.Error(), "commands_test.PanickyMeta: the Command or Localizations method panicked") {
+		t.Errorf("panicking Command: %v", err)
+	}
+}

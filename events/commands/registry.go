@@ -160,7 +160,8 @@ func Register[T any](p Parent, h Handler[T]) error {
 	}
 	if spec.complete {
 		n.complete = func(ctx context.Context, c *Context, v reflect.Value, f Focused) ([]Choice, error) {
-			return v.Interface().(Autocompleter).Autocomplete(ctx, c, f)
+			// v is addressable (decodeOptions allocates it), so pointer-receiver methods work.
+			return v.Addr().Interface().(Autocompleter).Autocomplete(ctx, c, f)
 		}
 	}
 	return r.add(parent, n)
