@@ -22,6 +22,8 @@ type Snapshot struct {
 	Received map[int]int
 	// SpacingViolations is Server.SpacingViolations.
 	SpacingViolations int
+	// Chaos is how many faults StartChaos has injected (len(Server.ChaosLog())).
+	Chaos int
 }
 
 // SessionInfo is one session in a Snapshot.
@@ -74,6 +76,7 @@ func (s *Server) snapshotLocked() *Snapshot {
 		Identifies:        append([]IdentifyRecord(nil), s.identifyLog...),
 		Received:          make(map[int]int, len(s.received)),
 		SpacingViolations: s.spacingViolations,
+		Chaos:             len(s.chaosLog),
 	}
 	for shard, r := range s.received {
 		sn.Received[shard] = len(r)
