@@ -24,7 +24,19 @@ type env struct {
 // factor, so that windows of seconds take milliseconds.
 func newEnv(t testing.TB, factor float64, cfg restsim.Config, opts ...messaging.Option) *env {
 	t.Helper()
-	clk := clock.Scaled(factor)
+	return newEnvClock(t, clock.Scaled(factor), cfg, opts...)
+}
+
+// newManualEnv is newEnv on a manual clock that moves only when the test advances it, for
+// timing rules that must hold exactly however slow the machine is.
+func newManualEnv(t testing.TB, cfg restsim.Config, opts ...messaging.Option) (*env, *clock.Manual) {
+	t.Helper()
+	m := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	return newEnvClock(t, m, cfg, opts...), m
+}
+
+func newEnvClock(t testing.TB, clk clock.Clock, cfg restsim.Config, opts ...messaging.Option) *env {
+	t.Helper()
 	cfg.Clock = clk
 	sim := restsim.New(cfg)
 	ts := httptest.NewServer(sim)
@@ -60,4 +72,32 @@ func (e *env) ledgerFor(method, route string) []restsim.Entry {
 		}
 	}
 	return out
+}
+
+// settle waits until sent requests reached the simulator and were answered, queued requests
+// wait in the client, and (with any queued) a timer is armed for the next step.
+func (e *env) settle(t testing.TB, m *clock.Manual, sent, queued int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := len(e.sim.Ledger())
+		done := int(e.client.Stats().Requests)
+		q := messaging.Queued(e.client)
+		if n == sent && done == sent && q == queued && (queued == 0 || m.Waiters() > 0) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not settled: ledger %d (want %d), answered %d, queued %d (want %d), timers %d", n, sent, done, q, queued, m.Waiters())
+		}
+		time.Sleep(100 * time.Microsecond) // polling a condition, not timing a rule
+	}
+}
+
+// quiet checks that nothing more is sent for a moment of wall time while the clock stands.
+func (e *env) quiet(t testing.TB, sent int) {
+	t.Helper()
+	time.Sleep(20 * time.Millisecond) // a short look for a request that must not come
+	if n := len(e.sim.Ledger()); n != sent {
+		t.Fatalf("%d requests sent, want %d while the clock stands still", n, sent)
+	}
 }

@@ -243,11 +243,9 @@ func (l *limiter) release(t *ticket, info *limitInfo, status int) {
 	b.inflight--
 	now := l.clk.Now()
 	if info != nil {
-		sameWindow := b == t.b && t.epoch == b.epoch
 		if info.hash != "" && b.hash != info.hash {
 			l.routes[t.routeKey] = info.hash
 			b = l.rehome(b, info.hash, t.major)
-			sameWindow = sameWindow && b == t.b
 		}
 		if info.hasLimits {
 			resetAt := now.Add(info.resetAfter)
@@ -257,14 +255,23 @@ func (l *limiter) release(t *ticket, info *limitInfo, status int) {
 				// Requests of a route that shares this bucket may still be in flight and
 				// not yet counted by the answer.
 				b.limit, b.remaining, b.resetAt = info.limit, max(0, info.remaining-b.inflight), resetAt
-			case sameWindow || b.resetAt.IsZero():
+			case b != t.b:
+				// The answer came through a route that has just joined this shared bucket:
+				// it describes the same server-side counter, seen from another queue. Keep
+				// the stricter of the two views.
 				b.limit = info.limit
-				if info.remaining < b.remaining {
-					b.remaining = info.remaining
+				b.remaining = min(b.remaining, max(0, info.remaining-b.inflight))
+				if resetAt.After(b.resetAt) {
+					b.resetAt = resetAt
 				}
+			case t.epoch == b.epoch:
+				b.limit = info.limit
+				b.remaining = min(b.remaining, info.remaining)
 				if b.resetAt.IsZero() || resetAt.After(b.resetAt) {
 					b.resetAt = resetAt
 				}
+			default:
+				// An answer from a window that has since reset locally: stale.
 			}
 		} else if status >= 200 && status < 300 && !b.learned {
 			b.learned, b.unlimited = true, true

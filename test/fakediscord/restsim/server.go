@@ -410,16 +410,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, e *Entry, rt *ro
 	}
 	h.Set("Content-Type", "application/json")
 	if enc := s.encoding(r); enc != "" {
-		var buf bytes.Buffer
-		var zw io.WriteCloser
-		if enc == "br" {
-			zw = brotli.NewWriterLevel(&buf, 4)
-		} else {
-			zw = gzip.NewWriter(&buf)
-		}
-		zw.Write(raw)
-		zw.Close()
-		raw = buf.Bytes()
+		raw = compress(enc, raw)
 		h.Set("Content-Encoding", enc)
 		h.Add("Vary", "Accept-Encoding")
 		e.Encoding = enc
@@ -463,4 +454,29 @@ func (s *Server) record(e *Entry, count bool) {
 		}
 	}
 	s.ledger = append(s.ledger, *e)
+}
+
+// Encoders are pooled: a fresh Brotli writer allocates its whole window, which dominates the
+// cost of answering small JSON bodies. A 64 KiB window is plenty for API answers.
+var (
+	brPool   = sync.Pool{New: func() any { return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: 4, LGWin: 16}) }}
+	gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+)
+
+func compress(enc string, raw []byte) []byte {
+	var buf bytes.Buffer
+	if enc == "br" {
+		w := brPool.Get().(*brotli.Writer)
+		w.Reset(&buf)
+		w.Write(raw)
+		w.Close()
+		brPool.Put(w)
+	} else {
+		w := gzipPool.Get().(*gzip.Writer)
+		w.Reset(&buf)
+		w.Write(raw)
+		w.Close()
+		gzipPool.Put(w)
+	}
+	return buf.Bytes()
 }
