@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/test/fakediscord"
@@ -131,11 +132,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := zap.NewNop()
 	if st.verbose {
-		cfg := zap.NewDevelopmentConfig()
-		cfg.OutputPaths = []string{"stderr"}
-		if log, err = cfg.Build(); err != nil {
-			return fmt.Errorf("logger: %w", err)
-		}
+		enc := zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
+		log = zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(stderr)), zap.DebugLevel))
 		defer func() { _ = log.Sync() }()
 	}
 	clk := clock.Real()

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const testTimeout = 10 * time.Second
+
+// lockedBuffer collects stderr written by run while the test reads it afterwards.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startRun runs the program with args until the test ends, returns its stdout lines up to and
+// including the first line that starts with "fakediscord:" or "{" (the JSON form), and a stop
+// function that cancels it and returns run's error and stderr.
+func startRun(t *testing.T, args ...string) (lines []string, stop func() (error, string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	stderr := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, args, pw, stderr)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	var once sync.Once
+	var runErr error
+	stop = func() (error, string) {
+		once.Do(func() {
+			cancel()
+			go func() { _, _ = io.Copy(io.Discard, pr) }()
+			select {
+			case runErr = <-done:
+			case <-time.After(testTimeout):
+				t.Fatal("run did not return after cancel")
+			}
+		})
+		return runErr, stderr.String()
+	}
+	t.Cleanup(func() { stop() })
+
+	got := make(chan []string, 1)
+	go func() {
+		var ls []string
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			ls = append(ls, sc.Text())
+			if strings.HasPrefix(sc.Text(), "fakediscord:") || strings.HasPrefix(sc.Text(), "{") {
+				break
+			}
+		}
+		got <- ls
+	}()
+	select {
+	case lines = <-got:
+	case <-time.After(testTimeout):
+		t.Fatalf("no start-up lines; stderr: %s", stderr.String())
+	}
+	return lines, stop
+}
+
+func get(t *testing.T, url, auth string, v any) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr, Timeout: testTimeout}).Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	if v != nil {
+		if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+	}
+	return res.StatusCode
+}
+
+func TestRunPrintsSettingsAndStops(t *testing.T) {
+	lines, stop := startRun(t, "-shards", "3", "-guilds", "9", "-token", "my-test-token", "-time-scale", "1000")
+	kv := map[string]string{}
+	for _, l := range lines[:len(lines)-1] {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			t.Fatalf("line %q is not KEY=value", l)
+		}
+		kv[k] = v
+	}
+	for _, k := range []string{"REST_URL", "GATEWAY_URL", "RESUME_URL", "CONTROL_URL", "TOKEN", "SHARDS"} {
+		if kv[k] == "" {
+			t.Errorf("no %s line in %q", k, lines)
+		}
+	}
+	if kv["TOKEN"] != "my-test-token" || kv["SHARDS"] != "3" {
+		t.Errorf("TOKEN=%s SHARDS=%s", kv["TOKEN"], kv["SHARDS"])
+	}
+	for _, k := range []string{"REST_URL", "CONTROL_URL"} {
+		if !strings.HasPrefix(kv[k], "http://127.0.0.1:") {
+			t.Errorf("%s=%s is not on 127.0.0.1", k, kv[k])
+		}
+	}
+	if !strings.HasPrefix(kv["GATEWAY_URL"], "ws://127.0.0.1:") || kv["GATEWAY_URL"] == kv["RESUME_URL"] {
+		t.Errorf("GATEWAY_URL=%s RESUME_URL=%s", kv["GATEWAY_URL"], kv["RESUME_URL"])
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, "time x1000") {
+		t.Errorf("human line %q does not show the time scale", last)
+	}
+
+	var gw struct {
+		URL    string `json:"url"`
+		Shards int    `json:"shards"`
+	}
+	if code := get(t, kv["REST_URL"]+"/gateway/bot", "Bot my-test-token", &gw); code != 200 || gw.Shards != 3 || gw.URL != kv["GATEWAY_URL"] {
+		t.Errorf("GET /gateway/bot: %d %+v", code, gw)
+	}
+	var st struct {
+		ShardCount int   `json:"shard_count"`
+		Guilds     []any `json:"guilds"`
+	}
+	if code := get(t, kv["CONTROL_URL"]+"/state", "", &st); code != 200 || st.ShardCount != 3 || len(st.Guilds) != 9 {
+		t.Errorf("control state: %d %+v", code, st)
+	}
+
+	err, stderr := stop()
+	if err != nil {
+		t.Errorf("run returned %v", err)
+	}
+	if !strings.Contains(stderr, "shutting down") {
+		t.Errorf("stderr %q lacks the shutdown line", stderr)
+	}
+	if strings.Contains(stderr, "my-test-token") {
+		t.Errorf("stderr shows the token: %q", stderr)
+	}
+}
+
+func TestRunJSON(t *testing.T) {
+	lines, stop := startRun(t, "-json", "-v")
+	if len(lines) != 1 {
+		t.Fatalf("-json printed %d lines before the JSON: %q", len(lines), lines)
+	}
+	var info Info
+	if err := json.Unmarshal([]byte(lines[0]), &info); err != nil {
+		t.Fatalf("-json line %q: %v", lines[0], err)
+	}
+	if info.RESTURL == "" || info.GatewayURL == "" || info.ControlURL == "" || info.Token == "" || info.Shards != 1 || info.TimeScale != 1 {
+		t.Errorf("-json info %+v", info)
+	}
+	if code := get(t, info.RESTURL+"/users/@me", "Bot "+info.Token, nil); code != 200 {
+		t.Errorf("GET /users/@me: %d", code)
+	}
+	err, stderr := stop()
+	if err != nil {
+		t.Errorf("run returned %v", err)
+	}
+	// -v logs to stderr, and never the token.
+	if !strings.Contains(stderr, "fakediscord listening") || strings.Contains(stderr, info.Token) {
+		t.Errorf("-v stderr: %q", stderr)
+	}
+}
+
+func TestRunChaos(t *testing.T) {
+	lines, stop := startRun(t, "-json", "-time-scale", "1000", "-chaos", "-chaos-interval", "1s", "-chaos-count", "3", "-seed", "5")
+	var info Info
+	if err := json.Unmarshal([]byte(lines[0]), &info); err != nil {
+		t.Fatal(err)
+	}
+	// Three faults at about 1 s of clock time each: a few milliseconds. No bot is connected, so
+	// each records that it found no session.
+	deadline := time.Now().Add(testTimeout)
+	for {
+		var log struct {
+			Events []struct {
+				Error string `json:"error"`
+			} `json:"events"`
+		}
+		get(t, info.ControlURL+"/chaos", "", &log)
+		if len(log.Events) == 3 {
+			if !strings.Contains(log.Events[0].Error, "no live session") {
+				t.Errorf("chaos event without a session: %+v", log.Events[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chaos injected %d faults, want 3", len(log.Events))
+		}
+		<-time.After(5 * time.Millisecond) // polling a state, not timing a rule
+	}
+	if err, _ := stop(); err != nil {
+		t.Errorf("run returned %v", err)
+	}
+}
+
+func TestRunBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-time-scale", "0"}, "-time-scale must be positive"},
+		{[]string{"-token", ""}, "-token must not be empty"},
+		{[]string{"-token", "a b"}, "whitespace"},
+		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"-chaos", "-chaos-count", "0"}, "-chaos-count"},
+		{[]string{"-chaos", "-chaos-interval", "0s"}, "-chaos-interval"},
+		{[]string{"-nope"}, "flag provided but not defined"},
+		{[]string{"-shards", "0"}, "shard count"},
+		{[]string{"-max-concurrency", "0"}, "max_concurrency"},
+		{[]string{"-heartbeat-interval", "0s"}, "heartbeat interval"},
+	} {
+		var stderr lockedBuffer
+		err := run(context.Background(), tc.args, io.Discard, &stderr)
+		if err == nil || !strings.Contains(err.Error()+stderr.String(), tc.want) {
+			t.Errorf("run %q: %v (stderr %q), want an error about %q", tc.args, err, stderr.String(), tc.want)
+		}
+	}
+}
