@@ -20,7 +20,9 @@ import (
 func controlServer(t *testing.T, opts ...Option) (*Server, string) {
 	t.Helper()
 	s := newServer(t, opts...)
-	s.Mount(ControlPrefix, s.ControlHandler())
+	if err := s.Mount(ControlPrefix, s.ControlHandler()); err != nil {
+		t.Fatal(err)
+	}
 	return s, "http://" + s.Addr() + strings.TrimSuffix(ControlPrefix, "/")
 }
 

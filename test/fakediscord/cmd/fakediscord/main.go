@@ -157,7 +157,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
-	srv.Mount(fakediscord.ControlPrefix, srv.ControlHandler())
+	if err := srv.Mount(fakediscord.ControlPrefix, srv.ControlHandler()); err != nil {
+		return err
+	}
 
 	info := Info{
 		Addr:       srv.Addr(),
