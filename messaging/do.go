@@ -183,10 +183,10 @@ func (c *Client) run(ctx context.Context, p *prepared, out any) error {
 		start := c.cfg.clk.Now()
 		status, hdr, body, err := c.roundTrip(ctx, p)
 		latency := c.cfg.clk.Now().Sub(start)
-		c.stats.requests.Add(1)
 		info := RequestInfo{Method: r.method, Route: r.template, Status: status, Attempt: attempt, Queued: t.waited, Latency: latency}
 		if err != nil {
 			c.lim.release(t, nil, 0)
+			c.stats.requests.Add(1)
 			c.observe(info)
 			return fmt.Errorf("messaging: %s %s: %w", r.method, r.template, err)
 		}
@@ -200,6 +200,7 @@ func (c *Client) run(ctx context.Context, p *prepared, out any) error {
 		}
 		c.lim.release(t, li, status)
 		c.count(r, status, rle)
+		c.stats.requests.Add(1) // after release, so a Stats reader sees the limiter updated
 
 		switch {
 		case status >= 200 && status < 300:

@@ -197,6 +197,13 @@ func (l *limiter) acquire(ctx context.Context, routeKey, major string, exempt, f
 		if !until.IsZero() {
 			timer = l.clk.NewTimer(until.Sub(now))
 			fire = timer.C()
+			// If the clock jumped while the timer was being made (a manual or heavily
+			// scaled clock), its deadline may lie past until: look again instead.
+			if l.clk.Now().Sub(now) > time.Millisecond {
+				timer.Stop()
+				l.mu.Lock()
+				continue
+			}
 		}
 		select {
 		case <-w.wake:
