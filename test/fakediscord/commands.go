@@ -34,7 +34,7 @@ func (s *Server) voiceStateUpdate(c *conn, env events.Envelope) {
 	if v.ChannelID != nil {
 		channel = *v.ChannelID
 	}
-	voiceSession := fmt.Sprintf("voice-%s-%d", sess.id[:8], len(sess.entries))
+	voiceSession := fmt.Sprintf("voice-%d-%d", sess.shard, s.rng.Uint64())
 	member := s.world.member(v.GuildID, -1)
 	_ = s.dispatchNewLocked(sess, "VOICE_STATE_UPDATE", v.GuildID, map[string]any{
 		"guild_id": v.GuildID, "channel_id": channel, "user_id": s.world.botID, "member": member,
