@@ -55,6 +55,7 @@ func (s *Server) ControlHandler() http.Handler {
 	r.handle("GET", "/identifies", c.identifies)
 	r.handle("GET", "/received", c.received)
 	r.handle("GET", "/user-agents", c.userAgents)
+	r.handle("POST", "/wait", c.wait)
 	r.mux.HandleFunc("/", r.notFound)
 	return r.mux
 }

@@ -26,16 +26,16 @@ func controlServer(t *testing.T, opts ...Option) (*Server, string) {
 	return s, "http://" + s.Addr() + strings.TrimSuffix(ControlPrefix, "/")
 }
 
-// ctl sends one control request and returns the status and the body. body may be "" for none.
-func ctl(t *testing.T, method, url, body string) (int, []byte) {
-	t.Helper()
+// doCtl sends one control request and returns the status, the body and the Content-Type. It
+// does not touch t, so that goroutines may call it.
+func doCtl(method, url, body string) (int, []byte, string, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, "", err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -44,17 +44,24 @@ func ctl(t *testing.T, method, url, body string) (int, []byte) {
 	defer tr.CloseIdleConnections()
 	res, err := (&http.Client{Transport: tr, Timeout: testTimeout}).Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return 0, nil, "", err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, res.Header.Get("Content-Type"), err
+}
+
+// ctl sends one control request and returns the status and the body. body may be "" for none.
+func ctl(t *testing.T, method, url, body string) (int, []byte) {
+	t.Helper()
+	code, b, ct, err := doCtl(method, url, body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+	if ct != "application/json" {
 		t.Errorf("%s %s: Content-Type %q, want application/json (body %s)", method, url, ct, b)
 	}
-	return res.StatusCode, b
+	return code, b
 }
 
 // ctlOK sends a request that must succeed and decodes the answer into v (if not nil).
@@ -591,4 +598,47 @@ func TestDurationJSON(t *testing.T) {
 	if b, _ := json.Marshal(Duration(1500 * time.Millisecond)); string(b) != `"1.5s"` {
 		t.Errorf("marshal 1.5s = %s", b)
 	}
+}
+
+func TestControlWait(t *testing.T) {
+	s, api := controlServer(t, WithShardCount(2), WithMaxConcurrency(2))
+
+	// The wait starts before the bot connects and returns once it has.
+	type result struct {
+		code int
+		body []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, b, _, err := doCtl("POST", api+"/wait", `{"connected":2,"identifies":2,"timeout":"10s"}`)
+		done <- result{code, b, err}
+	}()
+	connect(t, s, 0, 2, dialOpts{})
+	c1, ready := connect(t, s, 1, 2, dialOpts{})
+	res := <-done
+	var v WaitView
+	if err := json.Unmarshal(res.body, &v); err != nil || res.code != 200 || v.Connected != 2 || v.Identifies != 2 {
+		t.Fatalf("wait for two connected: %d %s %v", res.code, res.body, res.err)
+	}
+
+	ctlOK(t, "POST", api+"/faults/drop", `{"shard":1}`, nil)
+	c1.closeCode()
+	go func() {
+		code, b, _, err := doCtl("POST", api+"/wait", `{"resumes":1,"connected":1,"shard":1}`)
+		done <- result{code, b, err}
+	}()
+	r := dial(t, s, dialOpts{resume: true})
+	r.hello()
+	r.send(events.OpResume, events.Resume{Token: s.Token(), SessionID: ready.SessionID, Seq: 1})
+	r.until(events.OpDispatch, "RESUMED")
+	if res := <-done; res.code != 200 {
+		t.Fatalf("wait for the resume: %d %s %v", res.code, res.body, res.err)
+	}
+
+	ctlErr(t, "POST", api+"/wait", `{"connected":3,"timeout":"20ms"}`, 408, "connected 2")
+	ctlErr(t, "POST", api+"/wait", `{}`, 400, "at least one")
+	ctlErr(t, "POST", api+"/wait", `{"connected":-1}`, 400, "negative")
+	ctlErr(t, "POST", api+"/wait", `{"connected":1,"timeout":"1h"}`, 400, `"timeout" must be in`)
+	ctlErr(t, "POST", api+"/wait", `{"connected":1,"timeout":0}`, 400, `"timeout" must be in`)
 }
