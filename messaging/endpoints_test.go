@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/events/commands"
@@ -259,7 +260,10 @@ func TestApplicationCommands(t *testing.T) {
 }
 
 func TestInteractions(t *testing.T) {
-	e := newEnv(t, 10, restsim.Config{})
+	// Real time: the simulator enforces Discord's 3-second deadline for the first callback.
+	e := newEnv(t, 1, restsim.Config{Routes: map[string]restsim.Limit{
+		"POST /interactions/{interaction.id}/{interaction.token}/callback": {Bucket: "cb", Requests: 1, Window: 100 * time.Millisecond},
+	}})
 	ctx := testCtx(t)
 	app := restsim.DefaultApplicationID
 

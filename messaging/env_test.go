@@ -101,3 +101,24 @@ func (e *env) quiet(t testing.TB, sent int) {
 		t.Fatalf("%d requests sent, want %d while the clock stands still", n, sent)
 	}
 }
+
+// drive advances the clock by step whenever every answered request has been seen and the
+// client waits on a timer, until finished is closed.
+func (e *env) drive(t testing.TB, m *clock.Manual, step time.Duration, finished <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case <-finished:
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not finished: ledger %d, queued %d", len(e.sim.Ledger()), messaging.Queued(e.client))
+		}
+		if int(e.client.Stats().Requests) == len(e.sim.Ledger()) && messaging.Queued(e.client) > 0 && m.Waiters() > 0 {
+			m.Advance(step)
+		}
+		time.Sleep(200 * time.Microsecond) // polling a condition, not timing a rule
+	}
+}
