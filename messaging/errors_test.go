@@ -114,11 +114,20 @@ func TestValidationBeforeSending(t *testing.T) {
 			_, err := e.client.CreateMessage(ctx, ch, messaging.MessageCreate{Content: strings.Repeat("é", 2001)})
 			return err
 		},
-		"11 embeds":        func() error { _, err := e.client.CreateMessage(ctx, ch, messaging.MessageCreate{Embeds: manyEmbeds}); return err },
-		"6001 embed chars": func() error { _, err := e.client.CreateMessage(ctx, ch, messaging.MessageCreate{Embeds: bigEmbeds}); return err },
-		"zero channel":     func() error { _, err := e.client.CreateMessage(ctx, 0, messaging.MessageCreate{Content: "x"}); return err },
-		"zero message":     func() error { _, err := e.client.GetMessage(ctx, ch, 0); return err },
-		"zero user":        func() error { _, err := e.client.CreateDM(ctx, 0); return err },
+		"11 embeds": func() error {
+			_, err := e.client.CreateMessage(ctx, ch, messaging.MessageCreate{Embeds: manyEmbeds})
+			return err
+		},
+		"6001 embed chars": func() error {
+			_, err := e.client.CreateMessage(ctx, ch, messaging.MessageCreate{Embeds: bigEmbeds})
+			return err
+		},
+		"zero channel": func() error {
+			_, err := e.client.CreateMessage(ctx, 0, messaging.MessageCreate{Content: "x"})
+			return err
+		},
+		"zero message": func() error { _, err := e.client.GetMessage(ctx, ch, 0); return err },
+		"zero user":    func() error { _, err := e.client.CreateDM(ctx, 0); return err },
 		"nonce 26": func() error {
 			_, err := e.client.CreateMessage(ctx, ch, messaging.MessageCreate{Content: "x", Nonce: strings.Repeat("n", 26)})
 			return err
@@ -156,7 +165,9 @@ func TestValidationBeforeSending(t *testing.T) {
 		"deferred with flags": func() error {
 			return e.client.RespondInteraction(ctx, 1, "tok", messaging.InteractionResponse{Type: 5, Data: &messaging.InteractionResponseData{Flags: events.MessageFlagSuppressEmbeds}})
 		},
-		"unknown callback type": func() error { return e.client.RespondInteraction(ctx, 1, "tok", messaging.InteractionResponse{Type: 3}) },
+		"unknown callback type": func() error {
+			return e.client.RespondInteraction(ctx, 1, "tok", messaging.InteractionResponse{Type: 3})
+		},
 		"placeholder count": func() error { return e.client.Do(ctx, "GET", "/channels/{channel.id}", nil, nil, nil) },
 		"bad param type":    func() error { return e.client.Do(ctx, "GET", "/channels/{channel.id}", []any{1.5}, nil, nil) },
 	}
