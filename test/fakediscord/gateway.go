@@ -208,19 +208,20 @@ func (s *Server) identify(c *conn, env events.Envelope) {
 	for i, g := range guilds {
 		unavailable[i] = events.UnavailableGuild{ID: g, Unavailable: true}
 	}
-	shardInfo := events.ShardInfo{rec.Shard, rec.ShardCount}
 	ready := map[string]any{
 		"v":                  10,
 		"user":               s.world.botUser(),
 		"guilds":             unavailable,
 		"session_id":         sess.id,
 		"resume_gateway_url": s.ResumeURL(),
-		"shard":              shardInfo,
 		"application":        events.PartialApplication{ID: s.world.appID, Flags: 1 << 23},
 		"session_type":       "normal",
 		"private_channels":   []any{},
 		"relationships":      []any{},
 		"_trace":             []string{`["fakediscord-session",{"micros":0}]`},
+	}
+	if id.Shard != nil {
+		ready["shard"] = events.ShardInfo{rec.Shard, rec.ShardCount} // only when identify sent one
 	}
 	_ = s.dispatchNewLocked(sess, "READY", 0, ready)
 	for _, g := range guilds {

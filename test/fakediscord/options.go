@@ -36,6 +36,7 @@ type config struct {
 	rest              http.Handler
 	membersPerGuild   int
 	voiceEndpoint     string
+	intentFilter      bool
 }
 
 func defaultConfig() config {
@@ -137,3 +138,10 @@ func WithMembersPerGuild(n int) Option { return func(c *config) { c.membersPerGu
 
 // WithVoiceEndpoint sets the endpoint VOICE_SERVER_UPDATE carries (default a .invalid host).
 func WithVoiceEndpoint(ep string) Option { return func(c *config) { c.voiceEndpoint = ep } }
+
+// WithIntentFilter makes Dispatch and DispatchToShard skip sessions that did not identify with
+// the intent Discord requires for the event (GUILD_MESSAGES for a guild MESSAGE_CREATE,
+// DIRECT_MESSAGES for one with guild id 0, …); events tied to no intent always pass. Off by
+// default, so that tests may inject any event into any session. The server's own answers
+// (READY, GUILD_CREATE, chunks, voice updates) are never filtered.
+func WithIntentFilter() Option { return func(c *config) { c.intentFilter = true } }

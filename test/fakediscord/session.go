@@ -95,7 +95,8 @@ func jsonBytes(v any) ([]byte, error) {
 // guildID to; guildID 0 means a guild-less event (DM, entitlement…), which goes to shard 0.
 // Sessions that are between connections but resumable buffer the event for the replay. d may be
 // a json.RawMessage. Every session that gets it records the same event id in the ledger. It
-// returns ErrNoSession if no live session took the event.
+// returns ErrNoSession if no live session took the event. With WithIntentFilter, sessions
+// without the event's intent are skipped.
 func (s *Server) Dispatch(guildID events.Snowflake, t string, d any) error {
 	raw, err := jsonBytes(d)
 	if err != nil {
@@ -107,6 +108,15 @@ func (s *Server) Dispatch(guildID events.Snowflake, t string, d any) error {
 		}
 		return guildID.ShardID(sess.count) == sess.shard
 	}, guildID, t, raw)
+}
+
+// wants reports whether sess receives event t in guild under the intent filter.
+func (s *Server) wants(sess *session, t string, guild events.Snowflake) bool {
+	if !s.cfg.intentFilter {
+		return true
+	}
+	need := intentFor(t, guild)
+	return need == 0 || sess.intents.Has(need)
 }
 
 // DispatchToShard sends event t with data d to every live session of shard (whatever its shard
@@ -132,7 +142,7 @@ func (s *Server) route(match func(*session) bool, guild events.Snowflake, t stri
 	id := s.newEventIDLocked()
 	sent := 0
 	for _, sess := range s.sessionOrder {
-		if !match(sess) || !s.aliveLocked(sess, now) {
+		if !match(sess) || !s.wants(sess, t, guild) || !s.aliveLocked(sess, now) {
 			continue
 		}
 		s.dispatchLocked(sess, t, guild, raw, id)
