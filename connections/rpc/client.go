@@ -179,6 +179,9 @@ func (c *Client) Subscriptions() []Subscription {
 // for null). While the client is reconnecting, Do waits for the next connection, bounded by
 // ctx. An ERROR answer is an *Error; a connection that drops first gives ErrConnectionLost.
 func (c *Client) Do(ctx context.Context, cmd Command) (json.RawMessage, error) {
+	if err := ctx.Err(); err != nil { // never send what the caller already gave up on
+		return nil, err
+	}
 	nonce := c.noncePrefix + strconv.FormatUint(c.nonceSeq.Add(1), 10)
 	b, name, _, err := encodeCommand(cmd, c.defaults, nonce)
 	if err != nil {

@@ -121,4 +121,4 @@ func wantClose(t *testing.T, err error, code CloseCode) {
 	}
 }
 
-var _ = fmt.Sprint
+func sprint(v any) string { return fmt.Sprint(v) }

@@ -99,3 +99,18 @@ func TestHandshakeAnsweredWithAnError(t *testing.T) {
 	_, err = Dial(context.Background(), rpcsim.DefaultClientID, make(chan Event), WithTransports(IPC), WithIPCPaths(path))
 	wantCode(t, err, CodeInvalidPayload)
 }
+
+func TestCommandInFlightWhenTheConnectionDrops(t *testing.T) {
+	path := rawApp(t, func(nc net.Conn) {
+		ReadFrame(nc, 1<<16) // the command; never answered
+	})
+	out := make(chan Event, 8)
+	c, err := Dial(ctx(t), rpcsim.DefaultClientID, out, WithTransports(IPC), WithIPCPaths(path), WithMaxReconnects(1), WithBackoff(Backoff{Base: 1, Max: 1, Multiplier: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetActivity(ctx(t), Activity{}); !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("err = %v, want ErrConnectionLost", err)
+	}
+}

@@ -337,7 +337,10 @@ func (s *Server) Restart() <-chan struct{} {
 	s.closeListenersLocked()
 	cs := s.connsLocked()
 	s.activity = activityRecord{}
-	s.world.selected = 0
+	if s.world.selected != 0 { // quitting the app leaves voice
+		s.world.leave(s.world.selected, s.world.user.ID)
+		s.world.selected = 0
+	}
 	s.mu.Unlock()
 	for _, c := range cs {
 		c.drop()

@@ -98,7 +98,14 @@ func (s *Server) AddChannel(c Channel) {
 func (s *Server) SetSelectedVoiceChannel(id events.Snowflake) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.world.selected = id
+	w := &s.world
+	if w.selected != 0 {
+		w.leave(w.selected, w.user.ID)
+	}
+	w.selected = id
+	if id != 0 {
+		w.join(id, VoiceState{User: w.user})
+	}
 }
 
 // wire forms, as the app sends them.
