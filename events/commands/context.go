@@ -48,9 +48,8 @@ type Context struct {
 	// Command is the full command path as typed, e.g. "admin roles add".
 	Command string
 
-	raw   json.RawMessage
-	api   Responder
-	token *string // behind a pointer so %+v of a Context prints no token
+	api    Responder
+	secret *secret // behind a pointer so that %+v of a Context shows neither token nor payload
 
 	mu             sync.Mutex
 	state          responseState
@@ -58,9 +57,16 @@ type Context struct {
 	deferEphemeral bool
 }
 
+// secret holds what must not show up in a dump of a Context: the interaction token, and the
+// payload that contains it.
+type secret struct {
+	token string
+	raw   json.RawMessage
+}
+
 // Raw returns the INTERACTION_CREATE payload as received by Handle (nil after
 // HandleInteraction, which gets it decoded).
-func (c *Context) Raw() json.RawMessage { return c.raw }
+func (c *Context) Raw() json.RawMessage { return c.secret.raw }
 
 // Responded reports whether an initial response (a reply or a defer) has been sent.
 func (c *Context) Responded() bool {
@@ -88,21 +94,21 @@ func (c *Context) Send(ctx context.Context, msg Message) error {
 	defer c.mu.Unlock()
 	switch c.state {
 	case stateNone:
-		if err := c.api.CreateInteractionResponse(ctx, c.InteractionID, *c.token, Response{Type: ResponseChannelMessage, Data: &ResponseData{Message: msg}}); err != nil {
+		if err := c.api.CreateInteractionResponse(ctx, c.InteractionID, c.secret.token, Response{Type: ResponseChannelMessage, Data: &ResponseData{Message: msg}}); err != nil {
 			return err
 		}
 		c.state = stateReplied
 		return nil
 	case stateDeferred:
 		if !c.originalFilled {
-			if err := c.api.EditOriginalResponse(ctx, c.ApplicationID, *c.token, msg); err != nil {
+			if err := c.api.EditOriginalResponse(ctx, c.ApplicationID, c.secret.token, msg); err != nil {
 				return err
 			}
 			c.originalFilled = true
 			return nil
 		}
 	}
-	_, err := c.api.CreateFollowup(ctx, c.ApplicationID, *c.token, msg)
+	_, err := c.api.CreateFollowup(ctx, c.ApplicationID, c.secret.token, msg)
 	return err
 }
 
@@ -143,7 +149,7 @@ func (c *Context) deferLocked(ctx context.Context, ephemeral bool) error {
 	if ephemeral {
 		resp.Data = &ResponseData{Message: Message{Flags: FlagEphemeral}}
 	}
-	if err := c.api.CreateInteractionResponse(ctx, c.InteractionID, *c.token, resp); err != nil {
+	if err := c.api.CreateInteractionResponse(ctx, c.InteractionID, c.secret.token, resp); err != nil {
 		return err
 	}
 	c.state = stateDeferred
@@ -158,7 +164,7 @@ func (c *Context) EditOriginal(ctx context.Context, msg Message) error {
 	if c.state == stateNone {
 		return ErrNoResponse
 	}
-	if err := c.api.EditOriginalResponse(ctx, c.ApplicationID, *c.token, msg); err != nil {
+	if err := c.api.EditOriginalResponse(ctx, c.ApplicationID, c.secret.token, msg); err != nil {
 		return err
 	}
 	c.originalFilled = true
@@ -172,5 +178,5 @@ func (c *Context) Followup(ctx context.Context, msg Message) (events.Snowflake, 
 	if c.state == stateNone {
 		return 0, ErrNoResponse
 	}
-	return c.api.CreateFollowup(ctx, c.ApplicationID, *c.token, msg)
+	return c.api.CreateFollowup(ctx, c.ApplicationID, c.secret.token, msg)
 }

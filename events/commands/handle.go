@@ -104,7 +104,6 @@ func (r *Registry) handle(ctx context.Context, api Responder, in *events.Interac
 }
 
 func (r *Registry) newContext(api Responder, in *events.Interaction, raw json.RawMessage) *Context {
-	token := in.Token
 	c := &Context{
 		InteractionID:  in.ID,
 		ApplicationID:  in.ApplicationID,
@@ -114,9 +113,8 @@ func (r *Registry) newContext(api Responder, in *events.Interaction, raw json.Ra
 		Locale:         in.Locale,
 		GuildLocale:    in.GuildLocale,
 		AppPermissions: in.AppPermissions,
-		raw:            raw,
 		api:            api,
-		token:          &token,
+		secret:         &secret{token: in.Token, raw: raw},
 	}
 	if c.ChannelID == 0 && c.Channel != nil {
 		c.ChannelID = c.Channel.ID
@@ -265,7 +263,7 @@ func (r *Registry) autocomplete(ctx context.Context, c *Context, n *node, opts [
 func (r *Registry) respondChoices(ctx context.Context, c *Context, choices []Choice) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := c.api.CreateInteractionResponse(ctx, c.InteractionID, *c.token, Response{Type: ResponseAutocompleteResult, Data: &ResponseData{Choices: choices}})
+	err := c.api.CreateInteractionResponse(ctx, c.InteractionID, c.secret.token, Response{Type: ResponseAutocompleteResult, Data: &ResponseData{Choices: choices}})
 	if err == nil {
 		c.state = stateReplied
 	}
