@@ -250,3 +250,25 @@ func BenchmarkParseEnvelope(b *testing.B) {
 		})
 	}
 }
+
+// TestParseEnvelopeKeysAfterD pins the documented limit of the fast path: keys after "d"
+// (which Discord never sends) end up in D, and D then fails to decode instead of silently
+// yielding the wrong value.
+func TestParseEnvelopeKeysAfterD(t *testing.T) {
+	for _, in := range []string{
+		`{"t":"READY","s":1,"op":0,"d":{"v":10},"x":{"v":11}}`,
+		`{"t":"READY","s":1,"op":0,"d":1,"d":2}`,
+	} {
+		e, err := ParseEnvelope([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if json.Valid(e.D) {
+			t.Errorf("%s: D %s is valid JSON", in, e.D)
+		}
+		var v any
+		if err := e.Decode(&v); err == nil {
+			t.Errorf("%s: Decode succeeded with %v", in, v)
+		}
+	}
+}
