@@ -249,3 +249,7 @@ func (c *Client) Stats() Stats {
 		Buckets: n,
 	}
 }
+
+// CloseIdleConnections closes the HTTP client's idle keep-alive connections, as
+// http.Client.CloseIdleConnections does. The Client stays usable.
+func (c *Client) CloseIdleConnections() { c.cfg.httpClient.CloseIdleConnections() }
