@@ -56,6 +56,9 @@ func (r *Registry) HandleInteraction(ctx context.Context, api Responder, in *eve
 }
 
 func (r *Registry) handle(ctx context.Context, api Responder, in *events.Interaction, raw json.RawMessage) error {
+	if api == nil || in == nil {
+		return errors.New("commands: Handle needs a Responder and an interaction")
+	}
 	switch in.Type {
 	case events.InteractionPing:
 		return api.CreateInteractionResponse(ctx, in.ID, in.Token, Response{Type: ResponsePong})

@@ -180,3 +180,13 @@ func TestPointerReceiverMethodsAndPanickyMeta(t *testing.T) {
 		t.Errorf("panicking Command: %v", err)
 	}
 }
+
+func TestHandleNilArguments(t *testing.T) {
+	r := commands.New()
+	if err := r.Handle(t.Context(), nil, interactionJSON(2, `{"name":"x"}`)); err == nil {
+		t.Error("nil Responder accepted")
+	}
+	if err := r.HandleInteraction(t.Context(), newFakeAPI(), nil); err == nil {
+		t.Error("nil interaction accepted")
+	}
+}
