@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const (
 	buildTimeout = 3 * time.Minute  // go build of the simulator, warm cache: a few seconds
-	nodeTimeout  = 60 * time.Second // the node script bounds itself at 30 s
+	nodeTimeout  = 90 * time.Second // the node script bounds itself at 45 s
 	startTimeout = 15 * time.Second // until the simulator prints its URLs
 )
 
@@ -51,9 +51,11 @@ func TestDiscordJS(t *testing.T) {
 			const shards, guilds = 2, 6
 			args := append([]string{
 				"-json", "-shards", fmt.Sprint(shards), "-max-concurrency", "2", "-guilds", fmt.Sprint(guilds),
-				// discord.js runs on the wall clock, so the simulator does too; a short interval
-				// makes heartbeats (and a missed one) happen within the test.
-				"-heartbeat-interval", "500ms",
+				// discord.js runs on the wall clock, so the simulator does too. A short interval
+				// makes heartbeats happen within the test; the long grace keeps a machine busy
+				// with other tests (CI runs packages in parallel) from turning a late
+				// heartbeat into a 4009 and an extra resume.
+				"-heartbeat-interval", "1s", "-heartbeat-grace", "10s",
 			}, tc.simArgs...)
 			info := startSimulator(t, bin, args...)
 
@@ -245,7 +247,7 @@ func runNode(t *testing.T, node string, info simInfo, compression string) nodeSu
 		"FAKEDISCORD_CONTROL_URL="+info.ControlURL,
 		"FAKEDISCORD_TOKEN="+info.Token,
 		"INTEROP_COMPRESSION="+compression,
-		"INTEROP_TIMEOUT_MS=30000",
+		"INTEROP_TIMEOUT_MS=45000",
 	)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

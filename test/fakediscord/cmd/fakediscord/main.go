@@ -57,6 +57,7 @@ type settings struct {
 	maxConcurrency int
 	timeScale      float64
 	heartbeat      time.Duration
+	heartbeatGrace time.Duration
 	resumeWindow   time.Duration
 	seed           int64
 	zlibSplit      int
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.IntVar(&st.maxConcurrency, "max-concurrency", 1, "max_concurrency: identify buckets, each allowing one identify per 5 s")
 	fs.Float64Var(&st.timeScale, "time-scale", 1, "clock speed-up: 1000 makes 5-second rules take 5 ms (the client must scale its clock too)")
 	fs.DurationVar(&st.heartbeat, "heartbeat-interval", 41250*time.Millisecond, "heartbeat_interval sent in Hello, in clock time")
+	fs.DurationVar(&st.heartbeatGrace, "heartbeat-grace", 0, "how late a heartbeat may be before close 4009, in clock time (0: half the interval)")
 	fs.DurationVar(&st.resumeWindow, "resume-window", 3*time.Minute, "how long a disconnected session stays resumable, in clock time")
 	fs.Int64Var(&st.seed, "seed", 1, "seed for session ids and chaos")
 	fs.IntVar(&st.zlibSplit, "zlib-split", 0, "split zlib-stream messages into websocket frames of at most this many bytes (0: off)")
@@ -102,6 +104,8 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 		return st, errors.New("-token must not be empty")
 	case strings.ContainsAny(st.token, " \t\r\n"):
 		return st, errors.New("-token must not contain whitespace")
+	case st.heartbeatGrace < 0:
+		return st, errors.New("-heartbeat-grace must not be negative")
 	case st.timeScale <= 0:
 		return st, fmt.Errorf("-time-scale must be positive, got %g", st.timeScale)
 	case st.chaos && st.chaosInterval <= 0:
@@ -148,6 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fakediscord.WithSessionStartLimit(st.sessionLimit, st.sessionLimit),
 		fakediscord.WithClock(clk),
 		fakediscord.WithHeartbeatInterval(st.heartbeat),
+		fakediscord.WithHeartbeatGrace(st.heartbeatGrace),
 		fakediscord.WithResumeWindow(st.resumeWindow),
 		fakediscord.WithZlibSplit(st.zlibSplit),
 		fakediscord.WithSeed(st.seed),

@@ -239,6 +239,7 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-shards", "0"}, "shard count"},
 		{[]string{"-max-concurrency", "0"}, "max_concurrency"},
 		{[]string{"-heartbeat-interval", "0s"}, "heartbeat interval"},
+		{[]string{"-heartbeat-grace", "-1s"}, "-heartbeat-grace"},
 	} {
 		var stderr lockedBuffer
 		err := run(context.Background(), tc.args, io.Discard, &stderr)
