@@ -55,20 +55,20 @@ func memberReq(guild events.Snowflake, query *string, limit int, presences bool,
 
 func TestRequestGuildMembers(t *testing.T) {
 	clk := manualClock()
-	s := newServer(t, WithClock(clk), WithMembersPerGuild(2100), WithGuilds(1))
+	s := newServer(t, WithClock(clk), WithMembersPerGuild(1100), WithGuilds(1))
 	c, _ := connect(t, s, 0, 1, dialOpts{})
 	g := s.Guilds()[0]
 	all := ""
 
-	// All members: 2100 members and the bot in chunks of at most 1000.
+	// All members: 1100 members and the bot in chunks of at most 1000.
 	c.send(events.OpRequestGuildMembers, memberReq(g, &all, 0, true, nil, "n1"))
 	chunks := readChunks(t, c)
-	if len(chunks) != 3 {
+	if len(chunks) != 2 {
 		t.Fatalf("%d chunks", len(chunks))
 	}
 	seen := map[events.Snowflake]bool{}
 	for _, ch := range chunks {
-		if len(ch.Members) > 1000 || ch.ChunkCount != 3 || ch.Nonce == nil || *ch.Nonce != "n1" || ch.GuildID != g {
+		if len(ch.Members) > 1000 || ch.ChunkCount != 2 || ch.Nonce == nil || *ch.Nonce != "n1" || ch.GuildID != g {
 			t.Fatalf("chunk %d: %d members, count %d, nonce %v", ch.ChunkIndex, len(ch.Members), ch.ChunkCount, ch.Nonce)
 		}
 		if len(ch.Presences) != len(ch.Members) {
@@ -78,7 +78,7 @@ func TestRequestGuildMembers(t *testing.T) {
 			seen[m.User.ID] = true
 		}
 	}
-	if len(seen) != 2101 {
+	if len(seen) != 1101 {
 		t.Fatalf("%d distinct members", len(seen))
 	}
 
@@ -118,18 +118,18 @@ func TestRequestGuildMembers(t *testing.T) {
 	// 30 s after the first, all members may be asked again.
 	clk.Advance(20 * time.Second)
 	c.send(events.OpRequestGuildMembers, memberReq(g, &all, 0, false, nil, ""))
-	if chunks = readChunks(t, c); len(chunks) != 3 || chunks[0].Presences != nil {
+	if chunks = readChunks(t, c); len(chunks) != 2 || chunks[0].Presences != nil {
 		t.Fatalf("second all-members request: %d chunks", len(chunks))
 	}
 
 	// user_ids: found members and not_found; an over-long nonce is dropped.
-	ids := []events.Snowflake{s.MemberID(g, 0), s.MemberID(g, 2099), 42, s.MemberID(g, 2100)}
+	ids := []events.Snowflake{s.MemberID(g, 0), s.MemberID(g, 1099), 42, s.MemberID(g, 1100)}
 	c.send(events.OpRequestGuildMembers, memberReq(g, nil, 0, false, ids, strings.Repeat("z", 33)))
 	chunks = readChunks(t, c)
 	if len(chunks) != 1 || len(chunks[0].Members) != 2 || chunks[0].Nonce != nil {
 		t.Fatalf("user_ids chunk %+v", chunks[0])
 	}
-	if !slices.Equal(chunks[0].NotFound, []events.Snowflake{42, s.MemberID(g, 2100)}) {
+	if !slices.Equal(chunks[0].NotFound, []events.Snowflake{42, s.MemberID(g, 1100)}) {
 		t.Fatalf("not_found %v", chunks[0].NotFound)
 	}
 	// A nonce of exactly 32 bytes is echoed.
