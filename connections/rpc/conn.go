@@ -82,7 +82,7 @@ func (c *ipcConn) read() (payload, error) {
 			if err := json.Unmarshal(b, &d); err != nil {
 				d = closeFrameData{Code: CloseAbnormal, Message: "undecodable close frame"}
 			}
-			return payload{}, &CloseError{Code: d.Code, Message: d.Message, Transport: IPC}
+			return payload{}, &CloseError{Code: d.Code, Reason: d.Message, Transport: IPC}
 		default: // OpHandshake: only the client sends one
 			return payload{}, fmt.Errorf("%w: unexpected %v frame from the app", ErrBadFrame, op)
 		}
@@ -128,7 +128,7 @@ func (c *wsConn) read() (payload, error) {
 	if err != nil {
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
-			return payload{}, &CloseError{Code: CloseCode(ce.Code), Message: ce.Text, Transport: Websocket}
+			return payload{}, &CloseError{Code: CloseCode(ce.Code), Reason: ce.Text, Transport: Websocket}
 		}
 		if errors.Is(err, websocket.ErrReadLimit) {
 			return payload{}, fmt.Errorf("%w: websocket message over the limit", ErrFrameTooLarge)

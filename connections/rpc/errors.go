@@ -156,12 +156,12 @@ func (c CloseCode) Fatal() bool {
 // CloseError is a connection the app closed with a code.
 type CloseError struct {
 	Code      CloseCode
-	Message   string
+	Reason    string // the app's text: the websocket close reason, or the IPC close frame's message
 	Transport Transport
 }
 
 func (e *CloseError) Error() string {
-	return fmt.Sprintf("rpc: %v connection closed: %d (%v): %s", e.Transport, int(e.Code), e.Code, e.Message)
+	return fmt.Sprintf("rpc: %v connection closed: %d (%v): %s", e.Transport, int(e.Code), e.Code, e.Reason)
 }
 
 // Fatal reports whether the code is one no reconnect can fix; see CloseCode.Fatal.

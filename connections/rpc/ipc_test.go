@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
@@ -112,5 +114,45 @@ func TestCommandInFlightWhenTheConnectionDrops(t *testing.T) {
 	defer c.Close()
 	if err := c.SetActivity(ctx(t), Activity{}); !errors.Is(err, ErrConnectionLost) {
 		t.Fatalf("err = %v, want ErrConnectionLost", err)
+	}
+}
+
+// TestDiscoveryLikeTheApp: a stale discord-ipc-0 from a crashed app and another program on
+// the first websocket port are both skipped, on the way to where the app really listens.
+func TestDiscoveryLikeTheApp(t *testing.T) {
+	dir := t.TempDir()
+	stale, err := net.Listen("unix", filepath.Join(dir, "discord-ipc-0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.(*net.UnixListener).SetUnlinkOnClose(false)
+	stale.Close() // the file stays, nobody answers: what a crashed app leaves
+	// Another program's web server on the first port answers the upgrade with a 404.
+	squatter := httptest.NewServer(http.NotFoundHandler())
+	defer squatter.Close()
+	first := squatter.Listener.Addr().(*net.TCPAddr).Port
+	sim := rpcsim.NewServer(t, rpcsim.WithIPCDir(dir), rpcsim.WithPortRange(first, first+9))
+	if filepath.Base(sim.IPCPath()) != "discord-ipc-1" || sim.Port() <= first {
+		t.Fatalf("simulated app took %s and port %d", sim.IPCPath(), sim.Port())
+	}
+	var ipc []string
+	for i := 0; i < 10; i++ {
+		ipc = append(ipc, filepath.Join(dir, "discord-ipc-"+string(rune('0'+i))))
+	}
+	var ports []int
+	for p := first; p <= first+9; p++ {
+		ports = append(ports, p)
+	}
+	for _, tr := range transports {
+		out := make(chan Event, 4)
+		c, err := Dial(ctx(t), rpcsim.DefaultClientID, out, WithTransports(tr), WithIPCPaths(ipc...), WithPorts(ports...))
+		if err != nil {
+			t.Fatalf("%v: %v", tr, err)
+		}
+		r := next[*Ready](t, out)
+		c.Close()
+		if tr == IPC && r.Endpoint != sim.IPCPath() || tr == Websocket && r.Endpoint != wsURL(sim.Port(), rpcsim.DefaultClientID) {
+			t.Fatalf("%v: connected to %s", tr, r.Endpoint)
+		}
 	}
 }
