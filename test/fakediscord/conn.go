@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // maxClientPayload is Discord's limit on one frame a client sends; more gets close 4002.
@@ -60,6 +59,7 @@ type conn struct {
 
 	writerDone chan struct{}
 	quit       chan struct{} // closed when the reader has ended
+	killed     chan struct{} // closed by kill
 	killOnce   sync.Once
 
 	// Guarded by Server.mu.
@@ -101,7 +101,10 @@ func (c *conn) push(it outItem) bool {
 
 // kill cuts the TCP connection without a close frame.
 func (c *conn) kill() {
-	c.killOnce.Do(func() { _ = c.ws.UnderlyingConn().Close() })
+	c.killOnce.Do(func() {
+		close(c.killed)
+		_ = c.ws.UnderlyingConn().Close()
+	})
 }
 
 func (c *conn) isClosing() bool {
@@ -120,7 +123,14 @@ func (c *conn) waitStall() bool {
 		if !now.Before(until) {
 			return true
 		}
-		if !clock.Sleep(c.s.clk, until.Sub(now), c.quit) {
+		t := c.s.clk.NewTimer(until.Sub(now))
+		select {
+		case <-t.C():
+		case <-c.killed: // dropped or server closing: a stalled socket still dies
+			t.Stop()
+			return false
+		case <-c.quit:
+			t.Stop()
 			return false
 		}
 		c.qmu.Lock()
@@ -166,7 +176,8 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request, viaResume 
 	}
 	c := &conn{
 		s: s, ws: ws, compress: comp, viaResume: viaResume,
-		writerDone: make(chan struct{}), quit: make(chan struct{}), wake: make(chan struct{}, 1),
+		writerDone: make(chan struct{}), quit: make(chan struct{}), killed: make(chan struct{}),
+		wake: make(chan struct{}, 1),
 	}
 	s.mu.Lock()
 	if s.closed {

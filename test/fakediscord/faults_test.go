@@ -236,3 +236,31 @@ func TestCloseWithOpenConnections(t *testing.T) {
 		t.Fatal("nil stop")
 	}
 }
+
+// TestStallThenDropOrClose: a stalled connection still dies when dropped or when the server
+// closes, even on a clock that never reaches the end of the stall.
+func TestStallThenDropOrClose(t *testing.T) {
+	for _, drop := range []bool{true, false} {
+		s, err := New(WithClock(clock.NewManual(time.Unix(1_700_000_000, 0))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := connect(t, s, 0, 1, dialOpts{})
+		if err := s.Stall(0, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DispatchToShard(0, "QUEUED", map[string]any{}); err != nil {
+			t.Fatal(err)
+		}
+		if drop {
+			if err := s.Drop(0); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.WaitFor(ctxT(t), func(sn *Snapshot) bool { return sn.Connections == 0 }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		c.waitEnd()
+	}
+}
