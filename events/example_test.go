@@ -85,3 +85,35 @@ func ExamplePermissions() {
 	// VIEW_CHANNEL|SEND_MESSAGES|BYPASS_SLOWMODE
 	// false false
 }
+
+func ExampleEnvelope_DecodeDispatch() {
+	frames := []string{
+		`{"t":"MESSAGE_CREATE","s":1,"op":0,"d":{"id":"10","channel_id":"20","author":{"id":"30","username":"bob"},"content":"!ping","timestamp":"2026-08-01T12:00:00+00:00"}}`,
+		`{"t":"GUILD_DELETE","s":2,"op":0,"d":{"id":"40"}}`,
+		`{"t":"SOMETHING_NEW","s":3,"op":0,"d":{"x":1}}`,
+	}
+	for _, f := range frames {
+		env, err := events.ParseEnvelope([]byte(f))
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		v, err := env.DecodeDispatch()
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		switch d := v.(type) {
+		case *events.Message:
+			fmt.Println(env.T, d.Author.Username, d.Content)
+		case *events.GuildDelete:
+			fmt.Println(env.T, d.ID, "removed:", d.Removed())
+		case json.RawMessage:
+			fmt.Println(env.T, "raw", string(d))
+		}
+	}
+	// Output:
+	// MESSAGE_CREATE bob !ping
+	// GUILD_DELETE 40 removed: true
+	// SOMETHING_NEW raw {"x":1}
+}
