@@ -40,6 +40,8 @@ type Client struct {
 
 	noncePrefix string
 	nonceSeq    atomic.Uint64
+	reconnects  atomic.Int64
+	delivered   atomic.Int64
 
 	// restoreMu lets a reconnect snapshot what to restore while no command is between its
 	// answer and its bookkeeping: commands hold it shared, the restore holds it alone.
@@ -49,6 +51,8 @@ type Client struct {
 	sess        *session
 	up          chan struct{} // closed once sess is set; replaced when it drops
 	ready       ReadyData
+	transport   Transport
+	endpoint    string
 	subs        []Subscription
 	token       *secret
 	activity    *Activity
@@ -166,6 +170,27 @@ func (c *Client) ReadyData() ReadyData {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ready
+}
+
+// Stats is a snapshot of the client's state.
+type Stats struct {
+	Connected  bool      // a connection is up and ready for commands
+	Transport  Transport // of the current (or last) connection
+	Endpoint   string
+	Reconnects int64 // successful reconnects since Dial
+	Delivered  int64 // events handed to out
+	Queued     int   // events waiting between the reader and out; at WithEventBuffer the reader waits
+}
+
+// Stats returns a snapshot; cheap enough to call on every tick.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	st := Stats{Connected: c.sess != nil, Transport: c.transport, Endpoint: c.endpoint}
+	c.mu.Unlock()
+	st.Reconnects = c.reconnects.Load()
+	st.Delivered = c.delivered.Load()
+	st.Queued = len(c.queue)
+	return st
 }
 
 // Subscriptions returns what the client will subscribe to again after a reconnect.
@@ -419,6 +444,7 @@ func (c *Client) deliver() {
 			if !send(ev) {
 				return
 			}
+			c.delivered.Add(1)
 		case <-c.stopped:
 			for {
 				select {
@@ -483,6 +509,7 @@ func (c *Client) activate(s *session, r *Ready) {
 	c.mu.Lock()
 	c.sess = s
 	c.ready = r.ReadyData
+	c.transport, c.endpoint = r.Transport, r.Endpoint
 	close(c.up)
 	c.mu.Unlock()
 	c.log.Info("rpc connected", zap.Stringer("transport", r.Transport), zap.String("endpoint", r.Endpoint),
@@ -534,6 +561,7 @@ func (c *Client) reconnect(cause error) (*session, *Ready, error) {
 		s, r, err := c.connect(c.ctx)
 		if err == nil {
 			r.Reconnected = true
+			c.reconnects.Add(1)
 			return s, r, nil
 		}
 		if c.ctx.Err() != nil {

@@ -62,6 +62,7 @@ func TestSecretsStayOutOfPrints(t *testing.T) {
 	sim := newSim(t)
 	c, _, _ := dial(t, IPC, sim)
 	tok := login(t, c)
+	c.Close() // so that printing every field does not race with the client's goroutines
 	for _, s := range []string{
 		fmt.Sprintf("%v %+v %s", tok, tok, tok),
 		fmt.Sprintf("%v %+v", Authenticate{AccessToken: tok.AccessToken}, Authenticate{AccessToken: tok.AccessToken}),

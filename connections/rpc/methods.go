@@ -60,7 +60,8 @@ type LoginParams struct {
 
 // Login runs the whole flow: AUTHORIZE (the user approves in the app), the code-for-token
 // exchange through the TokenExchanger, then AUTHENTICATE. It returns the token too, so the
-// caller can store it and call Authenticate next time without asking the user again.
+// caller can store it and call Authenticate next time without asking the user again. The
+// app answers AUTHORIZE only once the user clicked, so give ctx minutes, not seconds.
 func (c *Client) Login(ctx context.Context, p LoginParams) (*AuthenticateResult, Token, error) {
 	data, err := c.Do(ctx, Authorize{Scopes: p.Scopes, RPCToken: p.RPCToken})
 	r, err := decodeInto[struct {
