@@ -104,12 +104,22 @@ func (r *Registry) leafOptions(n *node, path string) ([]Option, []error) {
 			errs = append(errs, &ValidationError{Type: n.typeName, Field: f.goName, Path: path + " " + o.Name, Problem: problem})
 		}
 		if f.choicesFile != "" {
-			cf := r.files[f.choicesFile]
-			choices, err := parseChoices(cf.content, f.kind, n.spec.typ.FieldByIndex(f.index).Type)
+			choices, err := r.fileChoicesLocked(n.spec, &f)
 			if err != nil {
 				fail(fmt.Sprintf("choices file %s: %v", f.choicesFile, err))
 			}
-			o.Choices = choices
+			if f.opt.Autocomplete {
+				// The file feeds suggestions, not the schema: no limit on their number, but each
+				// must be a valid choice.
+				for _, c := range choices {
+					if ps := checkChoice(o.Type, c); len(ps) > 0 {
+						fail(fmt.Sprintf("choices file %s: %s", f.choicesFile, joinProblems(ps)))
+						break
+					}
+				}
+			} else {
+				o.Choices = choices
+			}
 		}
 		if ps := checkOption(o); len(ps) > 0 {
 			fail(joinProblems(ps))

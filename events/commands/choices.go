@@ -37,6 +37,37 @@ func (r *Registry) loadChoiceFilesLocked(n *node) error {
 	return joinErrors(errs)
 }
 
+// fileChoicesLocked parses the current content of f's choices file. Callers hold r.mu.
+func (r *Registry) fileChoicesLocked(spec *typeSpec, f *fieldSpec) ([]Choice, error) {
+	cf := r.files[f.choicesFile]
+	if cf == nil {
+		return nil, fmt.Errorf("not loaded")
+	}
+	return parseChoices(cf.content, f.kind, spec.typ.FieldByIndex(f.index).Type)
+}
+
+// fileSuggestions returns up to MaxChoices choices of f's file whose name or value contains
+// typed, ignoring case, for an autocomplete option fed by a file.
+func (r *Registry) fileSuggestions(spec *typeSpec, f *fieldSpec, typed string) ([]Choice, error) {
+	r.mu.RLock()
+	all, err := r.fileChoicesLocked(spec, f)
+	r.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	typed = strings.ToLower(typed)
+	var out []Choice
+	for _, c := range all {
+		if strings.Contains(strings.ToLower(c.Name), typed) || strings.Contains(strings.ToLower(valueText(c.Value)), typed) {
+			out = append(out, c)
+			if len(out) == MaxChoices {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // parseChoices reads a choices file for a field of type t. Two formats:
 //
 //   - JSON (the file starts with '['): an array of values (each its own name), or an array of

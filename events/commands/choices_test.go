@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -185,5 +186,66 @@ func expectOverwrite(t *testing.T, api *fakeAPI, colors ...string) {
 	}
 	if diff := cmp.Diff(colors, got); diff != "" {
 		t.Errorf("overwrite carried other colors (-want +got):\n%s", diff)
+	}
+}
+
+type Travel struct {
+	_    struct{} `desc:"Go somewhere"`
+	City string   `discord:"choicesfile=cities.txt,autocomplete" desc:"Where to"`
+}
+
+func TestChoicesFileFeedsAutocomplete(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var cities strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&cities, "City %02d\n", i)
+	}
+	cities.WriteString("Berlin\nBern\n")
+	writeFile(t, "cities.txt", cities.String())
+	r := commands.New()
+	if err := reg[Travel](r); err != nil {
+		t.Fatal(err) // 42 entries: fine, they are suggestions, not schema choices
+	}
+	cmds, err := r.Commands()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cmds[0].Options[0]; !o.Autocomplete || len(o.Choices) != 0 {
+		t.Errorf("schema: %+v", o)
+	}
+	suggest := func(typed string) []commands.Choice {
+		t.Helper()
+		api := newFakeAPI()
+		d := `{"name":"travel","type":1,"options":[{"name":"city","type":3,"value":"` + typed + `","focused":true}]}`
+		if err := r.Handle(t.Context(), api, interactionJSON(4, d)); err != nil {
+			t.Fatal(err)
+		}
+		return api.Calls()[0].Resp.Data.Choices
+	}
+	if diff := cmp.Diff([]commands.Choice{{Name: "Berlin", Value: "Berlin"}, {Name: "Bern", Value: "Bern"}}, suggest("BER")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if n := len(suggest("")); n != 25 {
+		t.Errorf("%d suggestions for everything", n)
+	}
+	// An edit takes effect at the next reload, and does not change what Discord stores.
+	api := newFakeAPI()
+	if _, err := r.Sync(t.Context(), api, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, "cities.txt", "Bergen\n")
+	if changed, err := r.ReloadChoiceFiles(); !changed || err != nil {
+		t.Fatalf("reload: %v %v", changed, err)
+	}
+	if got := suggest("ber"); len(got) != 1 || got[0].Name != "Bergen" {
+		t.Errorf("after edit: %+v", got)
+	}
+	if changed, err := r.Sync(t.Context(), api, 1, 0); changed || err != nil {
+		t.Errorf("a suggestions file must not change the schema: %v %v", changed, err)
+	}
+	// Entries must still be valid choices.
+	writeFile(t, "cities.txt", strings.Repeat("x", 101)+"\n")
+	if _, err := r.ReloadChoiceFiles(); err == nil || !strings.Contains(err.Error(), "commands_test.Travel.City") {
+		t.Errorf("overlong entry: %v", err)
 	}
 }

@@ -84,6 +84,12 @@
 // file atomically (write a temporary file, then rename it over the old one): a poll that
 // catches a file half-written would otherwise sync its truncated choices.
 //
+// With autocomplete as well (choicesfile=cities.txt,autocomplete) the file is not sent to
+// Discord at all: it feeds suggestions, filtered by what the user types (case-insensitive
+// substring of name or value, at most 25), so it may hold any number of entries, and edits
+// take effect at the next poll without a Sync. A type's own Autocomplete method, if it has
+// one, is used instead.
+//
 // # Answering
 //
 // Handlers get a *Context with the sender (User, Member), the channel, the guild, the locale

@@ -214,18 +214,27 @@ func (r *Registry) finish(ctx context.Context, c *Context, herr error, log *zap.
 
 // autocomplete answers an APPLICATION_COMMAND_AUTOCOMPLETE interaction.
 func (r *Registry) autocomplete(ctx context.Context, c *Context, n *node, opts []events.ApplicationCommandDataOption, res *events.Resolved, log *zap.Logger) (err error) {
-	if n.complete == nil {
-		return r.respondChoices(ctx, c, nil)
-	}
 	var f Focused
+	var fs *fieldSpec
 	for _, od := range opts {
 		if od.Focused {
 			f.Name = od.Name
 			f.Value = focusedText(od.Value)
 			if i, ok := n.spec.byName[od.Name]; ok {
-				f.Field = n.spec.fields[i].goName
+				fs = &n.spec.fields[i]
+				f.Field = fs.goName
 			}
 		}
+	}
+	if n.complete == nil {
+		if fs == nil || fs.choicesFile == "" {
+			return r.respondChoices(ctx, c, nil)
+		}
+		choices, err := r.fileSuggestions(n.spec, fs, f.Value)
+		if err != nil {
+			log.Warn("commands: choices file unusable for suggestions", zap.Error(err))
+		}
+		return errors.Join(err, r.respondChoices(ctx, c, choices))
 	}
 	v, _ := decodeOptions(n.spec, opts, res, true)
 	var choices []Choice
