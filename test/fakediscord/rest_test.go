@@ -3,7 +3,9 @@ package fakediscord
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cordage/cordage/events"
 )
@@ -78,5 +80,30 @@ func TestMount(t *testing.T) {
 	}
 	if err := s.Mount("/x/", nil); err == nil {
 		t.Fatal("mounting nil did not fail")
+	}
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	for i, opts := range [][]Option{
+		{WithShardCount(0)},
+		{WithMaxConcurrency(0)},
+		{WithSessionStartLimit(5, 6)},
+		{WithSessionStartLimit(-1, 0)},
+		{WithHeartbeatInterval(time.Microsecond)},
+		{WithHeartbeatGrace(-time.Second)},
+		{WithResumeWindow(-time.Second)},
+		{WithGuilds(-1)},
+		{WithMembersPerGuild(1 << 20)},
+		{WithClock(nil)},
+		{WithZlibSplit(-1)},
+		{WithMaxGuildsPerShard(0)},
+		{WithToken("")},
+	} {
+		if s, err := New(opts...); err == nil {
+			s.Close()
+			t.Errorf("options %d accepted", i)
+		} else if !strings.HasPrefix(err.Error(), "fakediscord: ") {
+			t.Errorf("error %q", err)
+		}
 	}
 }

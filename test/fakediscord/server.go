@@ -131,8 +131,14 @@ func (c *config) validate() error {
 		return errors.New("fakediscord: max_concurrency must be at least 1")
 	case c.sessionTotal < 0 || c.sessionRemaining < 0 || c.sessionRemaining > c.sessionTotal:
 		return errors.New("fakediscord: session start limit needs 0 <= remaining <= total")
-	case c.heartbeatInterval <= 0:
-		return errors.New("fakediscord: heartbeat interval must be positive")
+	case c.heartbeatInterval < time.Millisecond:
+		return errors.New("fakediscord: heartbeat interval must be at least 1 ms (Hello carries milliseconds)")
+	case c.heartbeatGrace < 0 || c.resumeWindow < 0:
+		return errors.New("fakediscord: heartbeat grace and resume window must not be negative")
+	case c.maxGuildsPerShard < 1:
+		return errors.New("fakediscord: max guilds per shard must be at least 1")
+	case c.token == "":
+		return errors.New("fakediscord: empty token")
 	case c.guildCount < 0 || c.membersPerGuild < 0:
 		return errors.New("fakediscord: guild and member counts must not be negative")
 	case c.membersPerGuild >= 1<<20:
