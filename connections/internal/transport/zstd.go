@@ -58,8 +58,13 @@ type zstdStream struct {
 // Messages (inflated, or buffered compressed) over maxMessage bytes fail with
 // ErrMessageTooLarge; maxMessage <= 0 means DefaultMaxMessage.
 //
+// Each websocket message is expected to carry whole zstd blocks, as Discord sends them; a
+// message that ends inside a block is buffered until the block completes, and structure after
+// a message's last data block (empty blocks, a new frame header) is kept for the next one.
+//
 // Memory per connection is dominated by the stream's window (about 2 MiB for Discord's
-// streams, at most MaxZstdWindow) plus an output buffer of at least 128 KiB.
+// streams, at most MaxZstdWindow) plus an output buffer of at least 128 KiB: about 2.5 MiB
+// for an idle decoder after 20 messages.
 func NewZstdStream(maxMessage int) Decompressor {
 	z := &zstdStream{max: maxOrDefault(maxMessage)}
 	dec, err := zstd.NewReader(nil,
