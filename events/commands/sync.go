@@ -44,12 +44,38 @@ func (r *Registry) Sync(ctx context.Context, api Syncer, appID, guildID events.S
 	return true, nil
 }
 
-// Diff compares commands as Discord returned them with declared ones, ignoring what Discord
-// adds (id, application_id, guild_id, version), the order of commands, a missing type (1),
-// missing integration_types ([0], guild install), and nil versus empty lists and maps. It
-// returns "" when they are equal, else a go-cmp diff (-have +want).
+// Diff compares commands as Discord returned them with declared ones. It ignores what Discord
+// adds (id, application_id, guild_id, version), the order of commands, a missing type (1), the
+// order within contexts and integration_types, and nil versus empty lists and maps. Where a
+// declared command leaves contexts or integration_types unset, Discord fills in defaults that
+// depend on the app's settings, so whatever Discord has there is accepted: set them in Meta
+// if you want changes to them synced. It returns "" when the sets are equal, else a go-cmp
+// diff (-have +want).
 func Diff(have, want []Command) string {
+	unset := map[string]Command{}
+	for _, w := range want {
+		unset[commandKey(w)] = w
+	}
+	have = slices.Clone(have)
+	for i, h := range have {
+		if w, ok := unset[commandKey(h)]; ok {
+			if w.Contexts == nil {
+				have[i].Contexts = nil
+			}
+			if w.IntegrationTypes == nil {
+				have[i].IntegrationTypes = nil
+			}
+		}
+	}
 	return cmp.Diff(normalize(have), normalize(want), cmpopts.EquateEmpty())
+}
+
+func commandKey(c Command) string {
+	t := c.Type
+	if t == 0 {
+		t = events.CommandChatInput
+	}
+	return fmt.Sprint(int(t), "/", c.Name)
 }
 
 func normalize(cmds []Command) []Command {
@@ -59,9 +85,8 @@ func normalize(cmds []Command) []Command {
 		if c.Type == 0 {
 			c.Type = events.CommandChatInput
 		}
-		if len(c.IntegrationTypes) == 0 {
-			c.IntegrationTypes = []IntegrationType{GuildInstall}
-		}
+		c.Contexts = slices.Sorted(slices.Values(c.Contexts))
+		c.IntegrationTypes = slices.Sorted(slices.Values(c.IntegrationTypes))
 		c.Options = normalizeOptions(c.Options)
 		out[i] = c
 	}

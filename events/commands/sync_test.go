@@ -115,3 +115,30 @@ func TestDiffNormalizesDiscordFields(t *testing.T) {
 		t.Errorf("a real change not seen: %q", d)
 	}
 }
+
+func TestDiffDefaultsAndSets(t *testing.T) {
+	want := []commands.Command{
+		{Type: events.CommandChatInput, Name: "a", Description: "A"},
+		{Type: events.CommandChatInput, Name: "b", Description: "B",
+			Contexts:         []events.InteractionContextType{events.ContextGuild, events.ContextBotDM},
+			IntegrationTypes: []commands.IntegrationType{commands.GuildInstall}},
+	}
+	have := []commands.Command{
+		// Unset in the declaration: Discord's defaults, whatever they are, are accepted.
+		{Type: 1, Name: "a", Description: "A", Contexts: []events.InteractionContextType{0, 1, 2}, IntegrationTypes: []commands.IntegrationType{0, 1}},
+		// Set: compared as sets.
+		{Type: 1, Name: "b", Description: "B", Contexts: []events.InteractionContextType{1, 0}, IntegrationTypes: []commands.IntegrationType{0}},
+	}
+	if d := commands.Diff(have, want); d != "" {
+		t.Errorf("equal sets differ:\n%s", d)
+	}
+	have[1].Contexts = []events.InteractionContextType{0}
+	if d := commands.Diff(have, want); d == "" {
+		t.Error("a changed contexts set was not seen")
+	}
+	have[1].Contexts = []events.InteractionContextType{0, 1}
+	have[1].IntegrationTypes = nil
+	if d := commands.Diff(have, want); d == "" {
+		t.Error("missing integration_types on Discord's side was not seen")
+	}
+}
