@@ -83,3 +83,26 @@ func TestDecodeDispatch(t *testing.T) {
 		t.Error("NewDispatchData of an unknown name")
 	}
 }
+
+// BenchmarkDecodeDispatch measures the typed decode that follows ParseEnvelope, for scale: it
+// is where a bot's per-event cost goes.
+func BenchmarkDecodeDispatch(b *testing.B) {
+	for _, fr := range []struct {
+		name  string
+		frame []byte
+	}{{"MessageCreate", benchMessageFrame}, {"GuildCreate", benchGuildFrame}} {
+		e, err := ParseEnvelope(fr.frame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fr.name, func(b *testing.B) {
+			b.SetBytes(int64(len(e.D)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.DecodeDispatch(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
