@@ -95,7 +95,7 @@ func WithMaxRetries(n int) Option { return func(c *config) { c.maxRetries = n } 
 
 // WithGlobalLimit sets the global limit the client keeps to: requests per window (default 50
 // per second, Discord's default; large bots may have been granted more). The client keeps
-// margin on top of the window (default 50 ms) so that jitter in network latency does not turn
+// margin on top of the window (default 100 ms) so that jitter in network latency does not turn
 // a burst that was legal when sent into one that is not when it arrives.
 func WithGlobalLimit(requests int, window, margin time.Duration) Option {
 	return func(c *config) { c.globalLimit, c.globalWindow, c.globalMargin = requests, window, margin }
@@ -117,7 +117,7 @@ func defaultConfig() config {
 		maxRetries:    3,
 		globalLimit:   50,
 		globalWindow:  time.Second,
-		globalMargin:  50 * time.Millisecond,
+		globalMargin:  100 * time.Millisecond,
 		invalidLimit:  10000,
 		invalidMargin: 500,
 		maxBody:       64 << 20,
