@@ -196,14 +196,23 @@ func (c *Conn) Close() error {
 	return c.Wait()
 }
 
-// fail ends the connection with err (the first error wins).
+// fail ends the connection with err (the first error wins). The events that explain the end
+// (ShardStopped, ReShard, …) are delivered first, while the caller keeps reading out; Close
+// cuts that short.
 func (c *Conn) fail(err error) {
 	c.errMu.Lock()
 	if c.err == nil {
 		c.err = err
 	}
 	c.errMu.Unlock()
-	c.cancel()
+	drained := c.q.drained()
+	c.wg.Go(func() {
+		select {
+		case <-drained:
+		case <-c.ctx.Done():
+		}
+		c.cancel()
+	})
 }
 
 // note passes a shard's news to the control goroutine without ever blocking past shutdown.

@@ -122,6 +122,9 @@ func (s *shard) serve(ws *websocket.Conn, in <-chan inMsg, release *func()) outc
 		}
 	}()
 	fail := func(code events.CloseCode, cause string) outcome {
+		if code == events.CloseAbnormal {
+			return s.writeFailed(ws, in, cause, ready)
+		}
 		s.closeWS(ws, closeReconnect, cause)
 		return outcome{action: actResume, code: code, cause: cause, healthy: ready}
 	}
@@ -203,27 +206,56 @@ func (s *shard) serve(ws *websocket.Conn, in <-chan inMsg, release *func()) outc
 				return fail(closeReconnect, "corrupt stream: "+m.err.Error())
 
 			case inReadError:
-				code, reason := closeCodeOf(m.err)
-				cause := fmt.Sprintf("closed by gateway: %v", code)
-				if reason != "" {
-					cause += ": " + reason
-				}
-				if code == events.CloseAbnormal {
-					cause = "connection lost: " + m.err.Error()
-				}
-				o := outcome{code: code, cause: cause, healthy: ready}
-				switch code.Policy() {
-				case events.PolicyResume:
-					o.action = actResume
-				case events.PolicyNewSession:
-					o.action = actIdentify
-				case events.PolicyReShard:
-					o.action = actReShard
-				default:
-					o.action = actFatal
-				}
-				return o
+				return readOutcome(m.err, ready)
 			}
+		}
+	}
+}
+
+// readOutcome turns the error that ended the reader into what to do next, by the close code's
+// policy.
+func readOutcome(err error, ready bool) outcome {
+	code, reason := closeCodeOf(err)
+	cause := fmt.Sprintf("closed by gateway: %v", code)
+	if reason != "" {
+		cause += ": " + reason
+	}
+	if code == events.CloseAbnormal {
+		cause = "connection lost: " + err.Error()
+	}
+	o := outcome{code: code, cause: cause, healthy: ready}
+	switch code.Policy() {
+	case events.PolicyResume:
+		o.action = actResume
+	case events.PolicyNewSession:
+		o.action = actIdentify
+	case events.PolicyReShard:
+		o.action = actReShard
+	default:
+		o.action = actFatal
+	}
+	return o
+}
+
+// writeFailed handles a failed write. Usually the gateway has just closed the connection (its
+// close frame makes every later write fail), so the reader's error, which carries the close
+// code, decides what happens next rather than the write error.
+func (s *shard) writeFailed(ws *websocket.Conn, in <-chan inMsg, cause string, ready bool) outcome {
+	ws.Close()
+	for {
+		select {
+		case m := <-in:
+			switch m.kind {
+			case inReadError:
+				if code, _ := closeCodeOf(m.err); code != events.CloseAbnormal {
+					return readOutcome(m.err, ready)
+				}
+				return outcome{action: actResume, code: events.CloseAbnormal, cause: cause, healthy: ready}
+			case inCorrupt:
+				return outcome{action: actResume, code: events.CloseAbnormal, cause: cause, healthy: ready}
+			}
+		case <-s.ctx.Done():
+			return outcome{action: actStop}
 		}
 	}
 }

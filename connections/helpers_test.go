@@ -2,6 +2,7 @@ package connections_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cordage/cordage/connections"
+	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/test/fakediscord"
 )
@@ -20,12 +22,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // testTimeout bounds every wait for something that must happen.
 const testTimeout = 20 * time.Second
 
-// scale is how much faster than the wall clock tests run: a 41.25 s heartbeat takes 41 ms.
-const scale = 1000
+// scale is how much faster than the wall clock tests run. It is modest on purpose: on a busy
+// two-core machine goroutines can wait 100 ms or more for a CPU, which at 1000× would be
+// minutes of protocol time and make the simulator see missed heartbeats that never happened.
+const scale = 20
 
 func newServer(t *testing.T, clk clock.Clock, opts ...fakediscord.Option) *fakediscord.Server {
 	t.Helper()
-	opts = append([]fakediscord.Option{fakediscord.WithClock(clk), fakediscord.WithLogger(zaptest.NewLogger(t).Named("fakediscord"))}, opts...)
+	opts = append([]fakediscord.Option{fakediscord.WithClock(clk), fakediscord.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Named("fakediscord"))}, opts...)
 	srv, err := fakediscord.New(opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +44,7 @@ type recorder struct {
 	mu      sync.Mutex
 	events  []connections.Event
 	changed chan struct{}
-	paused  chan chan struct{}
+	hold    chan struct{} // non-nil while paused: the reader waits for it to close
 }
 
 func record(t *testing.T, out <-chan connections.Event) *recorder {
@@ -50,6 +54,16 @@ func record(t *testing.T, out <-chan connections.Event) *recorder {
 	go func() {
 		defer close(done)
 		for {
+			r.mu.Lock()
+			hold := r.hold
+			r.mu.Unlock()
+			if hold != nil {
+				select {
+				case <-hold:
+				case <-stop:
+					return
+				}
+			}
 			select {
 			case ev := <-out:
 				r.mu.Lock()
@@ -67,6 +81,24 @@ func record(t *testing.T, out <-chan connections.Event) *recorder {
 		<-done
 	})
 	return r
+}
+
+// pause stops reading out (after at most one more event) until resume.
+func (r *recorder) pause() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hold == nil {
+		r.hold = make(chan struct{})
+	}
+}
+
+func (r *recorder) resume() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hold != nil {
+		close(r.hold)
+		r.hold = nil
+	}
 }
 
 func (r *recorder) snapshot() []connections.Event {
@@ -145,11 +177,15 @@ func ctxT(t *testing.T) context.Context {
 // connectBot starts a runtime against srv and closes it at the end of the test.
 func connectBot(t *testing.T, srv *fakediscord.Server, clk clock.Clock, opts ...connections.Option) (*connections.Conn, *recorder) {
 	t.Helper()
-	out := make(chan connections.Event, 256)
+	return connectBotOut(t, srv, clk, make(chan connections.Event, 256), opts...)
+}
+
+func connectBotOut(t *testing.T, srv *fakediscord.Server, clk clock.Clock, out chan connections.Event, opts ...connections.Option) (*connections.Conn, *recorder) {
+	t.Helper()
 	base := []connections.Option{
 		connections.WithAPIURL(srv.RESTURL()),
 		connections.WithClock(clk),
-		connections.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))),
+		connections.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
 	}
 	conn, err := connections.ConnectBot(t.Context(), srv.Token(), out, append(base, opts...)...)
 	if err != nil {
@@ -162,4 +198,41 @@ func connectBot(t *testing.T, srv *fakediscord.Server, clk clock.Clock, opts ...
 		}
 	})
 	return conn, rec
+}
+
+// waitKind waits for the n-th event of kind k (counting from the start) and returns it.
+func (r *recorder) waitKind(t *testing.T, k connections.Kind, n int) connections.Event {
+	t.Helper()
+	var found connections.Event
+	r.wait(t, fmt.Sprintf("%d × %v", n, k), func(evs []connections.Event) bool {
+		seen := 0
+		for _, ev := range evs {
+			if ev.Kind == k {
+				seen++
+				if seen == n {
+					found = ev
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func ready(t *testing.T, rec *recorder) {
+	t.Helper()
+	rec.waitKind(t, connections.KindConnectedAllShards, 1)
+}
+
+// sessionOf returns the session id of shard's first READY.
+func sessionOf(t *testing.T, rec *recorder, shard int) string {
+	t.Helper()
+	for _, ev := range rec.snapshot() {
+		if ev.Kind == connections.KindShardReady && ev.Shard == shard {
+			return ev.Runtime.(events.ShardReady).SessionID
+		}
+	}
+	t.Fatalf("shard %d has no READY", shard)
+	return ""
 }

@@ -26,6 +26,7 @@ type queue struct {
 	pending int // pushed, not yet handed to out
 	dropped map[int]int64
 	signal  chan struct{} // capacity 1: "items is not empty"
+	empty   chan struct{} // closed (and replaced) each time pending drops to 0
 }
 
 func newQueue(out chan<- Event, quit <-chan struct{}, o Overflow, obs Observer) *queue {
@@ -33,6 +34,7 @@ func newQueue(out chan<- Event, quit <-chan struct{}, o Overflow, obs Observer) 
 		out: out, quit: quit, limit: o.limit, observer: obs,
 		dropped: make(map[int]int64),
 		signal:  make(chan struct{}, 1),
+		empty:   make(chan struct{}),
 	}
 }
 
@@ -93,8 +95,25 @@ func (q *queue) delivered(n int) {
 	q.mu.Lock()
 	q.pending -= n
 	depth := q.pending
+	if depth == 0 {
+		close(q.empty)
+		q.empty = make(chan struct{})
+	}
 	q.mu.Unlock()
 	q.observer.OutQueue(depth)
+}
+
+// drained returns a channel closed once nothing waits for the out channel (at once if nothing
+// waits now).
+func (q *queue) drained() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.pending == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return q.empty
 }
 
 // depth returns how many events wait for the out channel.
