@@ -28,12 +28,14 @@ func TestSlowReaderBackpressure(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 5; i++ {
-		sim.EmitSpeakingStart(vc, events.Snowflake(i))
+		if n := sim.EmitSpeakingStart(vc, events.Snowflake(i)); n != 1 {
+			t.Fatalf("SPEAKING_START %d reached %d connections", i, n)
+		}
 	}
 	short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if err := c.SetActivity(short, Activity{}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("command behind a full queue: %v", err)
+		t.Fatalf("command behind a full queue: %v (stats %+v)", err, c.Stats())
 	}
 	if q := c.Stats().Queued; q != 1 {
 		t.Fatalf("Queued = %d, want the buffer (1) full", q)

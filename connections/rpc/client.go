@@ -514,8 +514,10 @@ func (c *Client) activate(s *session, r *Ready) {
 	c.mu.Unlock()
 	c.log.Info("rpc connected", zap.Stringer("transport", r.Transport), zap.String("endpoint", r.Endpoint),
 		zap.Bool("reconnected", r.Reconnected), zap.Int("resubscribed", r.Resubscribed))
-	c.emit(r)
+	// Ready, the held dispatches and the opening happen under emitMu, so a dispatch read
+	// meanwhile waits and lands after them, in order.
 	s.emitMu.Lock()
+	c.emit(r)
 	for _, ev := range s.held {
 		if !c.emit(ev) {
 			break
