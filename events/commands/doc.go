@@ -57,7 +57,15 @@
 //	file_types=image|.pdf attachment types allowed
 //
 // Command-level metadata (name, description, default_member_permissions, contexts,
-// integration_types, nsfw, localizations) comes from an optional Command() Meta method.
+// integration_types, nsfw, localizations) comes from an optional Command() Meta method. Types
+// declared inside a function cannot have methods; they can carry name and description on a
+// blank field instead:
+//
+//	type Poke struct {
+//		_   struct{}    `discord:"name=poke" desc:"Poke someone"`
+//		Who events.User `desc:"Whom"`
+//	}
+//
 // Option and choice translations come from an optional Localizations method (Localizer).
 //
 // # Subcommands and groups
