@@ -39,7 +39,9 @@ type bucket struct {
 	remaining int
 	resetAt   time.Time // zero: not known (the window reset locally and no answer came yet)
 	// epoch counts local window resets; answers from an older window do not lower remaining.
-	epoch    uint64
+	epoch uint64
+	// hold is set by a user or shared 429: nothing goes before it, whatever later answers say.
+	hold     time.Time
 	inflight int
 	queue    []*waiter
 	// alias is where this bucket's queue moved when its hash turned out to be shared.
@@ -89,6 +91,9 @@ func (l *limiter) bucketFor(routeKey, major string) *bucket {
 // ready says whether the bucket lets one more request go at now; if not, until is when to look
 // again (zero: wait for an answer to wake the queue).
 func (b *bucket) ready(now time.Time) (ok bool, until time.Time) {
+	if now.Before(b.hold) {
+		return false, b.hold
+	}
 	if b.unlimited {
 		return true, time.Time{}
 	}
@@ -272,9 +277,12 @@ func (l *limiter) release(t *ticket, info *limitInfo, status int) {
 					b.resetAt = resetAt
 				}
 			case t.epoch == b.epoch:
+				// Every answer of the window bounds the server's reset from above: it was
+				// read after the server computed Reset-After. The earliest bound is the
+				// tightest, so the fastest answer sets the reset, not the slowest.
 				b.limit = info.limit
 				b.remaining = min(b.remaining, info.remaining)
-				if b.resetAt.IsZero() || resetAt.After(b.resetAt) {
+				if b.resetAt.IsZero() || resetAt.Before(b.resetAt) {
 					b.resetAt = resetAt
 				}
 			default:
@@ -297,6 +305,9 @@ func (l *limiter) release(t *ticket, info *limitInfo, status int) {
 				b.remaining = 0
 				if until.After(b.resetAt) {
 					b.resetAt = until
+				}
+				if until.After(b.hold) {
+					b.hold = until
 				}
 			}
 		}
@@ -342,7 +353,7 @@ func (l *limiter) sweep(now time.Time) {
 	}
 	l.lastSweep = now
 	for k, b := range l.buckets {
-		if len(b.queue) == 0 && b.inflight == 0 && (b.resetAt.IsZero() || now.After(b.resetAt)) && now.Sub(b.lastUsed) > 5*time.Minute {
+		if len(b.queue) == 0 && b.inflight == 0 && (b.resetAt.IsZero() || now.After(b.resetAt)) && now.After(b.hold) && now.Sub(b.lastUsed) > 5*time.Minute {
 			delete(l.buckets, k)
 		}
 	}

@@ -399,3 +399,38 @@ func TestWaitPastDeadlineFailsFast(t *testing.T) {
 		t.Fatal("request left in the queue")
 	}
 }
+
+func TestInteractionRoutesSkipGlobalLimitAndToken(t *testing.T) {
+	e, _ := newManualEnv(t, restsim.Config{}, messaging.WithGlobalLimit(1, time.Hour, 0))
+	ctx := testCtx(t)
+	if _, err := e.client.GetCurrentUser(ctx); err != nil { // spends the only global slot
+		t.Fatal(err)
+	}
+	it := e.sim.NewInteraction(e.seed.ChannelIDs[0])
+	// The clock stands still: these would wait an hour if they counted toward the global limit.
+	if err := e.client.DeferInteraction(ctx, it.ID, it.Token, true); err != nil {
+		t.Fatal(err)
+	}
+	done := "done"
+	if _, err := e.client.EditOriginal(ctx, it.ApplicationID, it.Token, messaging.WebhookEdit{Content: &done}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.SendFollowup(ctx, it.ApplicationID, it.Token, messaging.WebhookMessage{Content: "more"}); err != nil {
+		t.Fatal(err)
+	}
+	l := e.sim.Ledger()
+	if len(l) != 4 || !l[0].Authorized {
+		t.Fatalf("ledger = %+v", l)
+	}
+	for _, en := range l[1:] {
+		if en.Authorized {
+			t.Fatalf("%s %s carried the bot token", en.Method, en.Route)
+		}
+	}
+	// A bot route still waits for the global window.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := e.client.GetCurrentUser(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("bot route: %v", err)
+	}
+}

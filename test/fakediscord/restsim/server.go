@@ -105,8 +105,10 @@ type Entry struct {
 	// Scope is set on 429 answers.
 	Scope Scope
 	// Bucket is the X-RateLimit-Bucket the route belongs to.
-	Bucket      string
-	UserAgent   string
+	Bucket    string
+	UserAgent string
+	// Authorized is true when the request carried an Authorization header.
+	Authorized  bool
 	AuditReason string
 	ContentType string
 	// Encoding is the Content-Encoding of the answer ("br", "gzip" or "").
@@ -231,7 +233,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Clock.Now()
 	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	entry := Entry{
-		Method: r.Method, Time: now, UserAgent: r.Header.Get("User-Agent"),
+		Method: r.Method, Time: now, UserAgent: r.Header.Get("User-Agent"), Authorized: r.Header.Get("Authorization") != "",
 		AuditReason: r.Header.Get("X-Audit-Log-Reason"), ContentType: r.Header.Get("Content-Type"), Body: body,
 	}
 	path, okPrefix := trimAPIPrefix(r.URL.EscapedPath())
