@@ -1,10 +1,12 @@
 package connections
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
@@ -13,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/zap"
 
+	"github.com/cordage/cordage/connections/internal/transport"
 	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/internal/clock"
 )
@@ -81,7 +84,7 @@ func (s *shard) connect(release func()) outcome {
 		}
 		return outcome{action: actResume, code: events.CloseAbnormal, cause: "dial: " + err.Error()}
 	}
-	ws.SetReadLimit(64 << 20)
+	transport.SetReadLimit(ws, 0)
 	if s.dec != nil {
 		s.dec.Reset()
 	}
@@ -359,15 +362,19 @@ func (s *shard) read(ws *websocket.Conn, in chan<- inMsg, connDone <-chan struct
 		}
 	}
 	replayed := 0
+	var buf []byte
 	for {
-		mt, data, err := ws.ReadMessage()
+		mt, r, err := ws.NextReader()
+		if err == nil {
+			buf, err = readMessage(buf, r)
+		}
 		if err != nil {
 			pass(inMsg{kind: inReadError, err: err})
 			return
 		}
-		msg := data
+		msg := buf
 		if s.dec != nil && mt == websocket.BinaryMessage {
-			m, ok, err := s.dec.Decode(data)
+			m, ok, err := s.dec.Decode(buf)
 			if err != nil {
 				pass(inMsg{kind: inCorrupt, err: err})
 				return
@@ -377,14 +384,16 @@ func (s *shard) read(ws *websocket.Conn, in chan<- inMsg, connDone <-chan struct
 			}
 			msg = m
 		}
-		var env events.Envelope
-		if err := json.Unmarshal(msg, &env); err != nil {
+		env, err := events.ParseEnvelope(msg)
+		if err != nil {
 			s.log.Warn("undecodable gateway message", zap.Int("bytes", len(msg)), zap.Error(err))
 			continue
 		}
 		var m inMsg
 		switch env.Op {
 		case events.OpDispatch:
+			// D points into a buffer the next read reuses; the event gets its own copy.
+			env.D = bytes.Clone(env.D)
 			k, ok := s.dispatch(env, &replayed)
 			if !ok {
 				continue
@@ -415,6 +424,28 @@ func (s *shard) read(ws *websocket.Conn, in chan<- inMsg, connDone <-chan struct
 		}
 		if !pass(m) {
 			return
+		}
+	}
+}
+
+// readMessage reads one websocket message into buf's storage, which it reuses from message to
+// message (a big READY does not pin its buffer for the life of the connection).
+func readMessage(buf []byte, r io.Reader) ([]byte, error) {
+	if cap(buf) > 1<<20 {
+		buf = nil
+	}
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
 		}
 	}
 }

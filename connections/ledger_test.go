@@ -88,7 +88,11 @@ func waitLedger(t *testing.T, srv *fakediscord.Server, conn *connections.Conn, r
 			return
 		}
 		if time.Now().After(deadline) {
-			states, serr := conn.ShardStates(t.Context())
+			var states []connections.ShardState
+			var serr error
+			if conn != nil {
+				states, serr = conn.ShardStates(ctxT(t))
+			}
 			evs := rec.snapshot()
 			var tail []string
 			for _, ev := range evs {
