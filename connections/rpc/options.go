@@ -33,7 +33,7 @@ func (t Transport) String() string {
 	return fmt.Sprintf("Transport(%d)", int(t))
 }
 
-// DefaultPorts are the ports the app tries, in order, for its local websocket server.
+// defaultPorts are the ports the app tries, in order, for its local websocket server.
 var defaultPorts = []int{6463, 6464, 6465, 6466, 6467, 6468, 6469, 6470, 6471, 6472}
 
 // DefaultPorts returns 6463 through 6472, the ports the app binds its websocket to.
@@ -56,7 +56,7 @@ type Backoff struct {
 	Jitter     float64
 }
 
-// DefaultBackoff is 1 s, ×1.6, at most 30 s, ±20 %.
+// defaultBackoff is 1 s, ×1.6, at most 30 s, ±20 %.
 var defaultBackoff = Backoff{Base: time.Second, Max: 30 * time.Second, Multiplier: 1.6, Jitter: 0.2}
 
 // DefaultBackoff returns the backoff used unless WithBackoff says otherwise.
