@@ -8,11 +8,19 @@ import (
 	"time"
 
 	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/internal/clock"
 )
 
 // This file holds the control routes that start and stop long-running work: traffic generators
 // and chaos runs. Each start returns an id; stop takes the id, or stops every run when it has
 // none.
+
+// Bounds on what one control request may start. Chaos builds its whole plan up front, so an
+// unbounded count would be an unbounded allocation.
+const (
+	maxTrafficRate = 100_000 // events per wall second: rate × the clock's speed-up
+	maxChaosCount  = 10_000
+)
 
 // trafficBody is the body of POST traffic; see TrafficConfig. "d", when given, is sent as the
 // data of every event instead of the default MESSAGE_CREATE-shaped message.
@@ -30,9 +38,12 @@ func (c *control) startTraffic(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b) {
 		return
 	}
+	// The generator sends what is due in one batch per tick; past what the machine can send, a
+	// batch never catches up and stop would wait for it, so the wall rate is bounded.
+	maxRate := maxTrafficRate / clock.Factor(c.s.clk)
 	switch {
-	case b.Rate < 0:
-		writeControlError(w, http.StatusBadRequest, fmt.Sprintf(`"rate" must not be negative, got %g`, b.Rate))
+	case b.Rate < 0 || b.Rate > maxRate:
+		writeControlError(w, http.StatusBadRequest, fmt.Sprintf(`"rate" must be in [0, %g] events per clock second (%d per wall second), got %g`, maxRate, maxTrafficRate, b.Rate))
 		return
 	case b.Count < 0:
 		writeControlError(w, http.StatusBadRequest, fmt.Sprintf(`"count" must not be negative, got %d`, b.Count))
@@ -86,8 +97,8 @@ func (c *control) startChaos(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b) {
 		return
 	}
-	if b.Count < 0 {
-		writeControlError(w, http.StatusBadRequest, fmt.Sprintf(`"count" must not be negative, got %d`, b.Count))
+	if b.Count < 0 || b.Count > maxChaosCount {
+		writeControlError(w, http.StatusBadRequest, fmt.Sprintf(`"count" must be in [0, %d], got %d`, maxChaosCount, b.Count))
 		return
 	}
 	for _, f := range b.Faults {

@@ -642,3 +642,45 @@ func TestControlWait(t *testing.T) {
 	ctlErr(t, "POST", api+"/wait", `{"connected":1,"timeout":"1h"}`, 400, `"timeout" must be in`)
 	ctlErr(t, "POST", api+"/wait", `{"connected":1,"timeout":0}`, 400, `"timeout" must be in`)
 }
+
+// FuzzControlBodies sends arbitrary bodies to every POST route of a server with no sessions: the
+// answer is always JSON, never a panic, and an error is always a client error or 409.
+func FuzzControlBodies(f *testing.F) {
+	routes := []string{
+		"/dispatch", "/faults/drop", "/faults/stall", "/faults/corrupt", "/faults/reconnect",
+		"/faults/invalidate", "/faults/heartbeat", "/faults/close", "/faults/refuse-resumes",
+		"/faults/zlib-boundary", "/faults/reconnect-before-hello", "/traffic", "/traffic/stop",
+		"/chaos", "/chaos/stop",
+	}
+	for i, seed := range []string{
+		`{"t":"X","d":{}}`, `{"shard":0}`, `{"shard":0,"duration":"1s"}`, `{"shard":0,"resumable":true}`,
+		`{"shard":0,"code":4000}`, `{"on":true}`, `{"count":1}`, `{"rate":10,"count":2,"shards":[0]}`,
+		`{"seed":3,"interval":"1h","count":2}`, `{"id":1}`, ``, `{`, `{"guild_id":"x"}`, `[]`, `null`,
+	} {
+		f.Add(uint8(i), seed)
+	}
+	s, err := New(WithClock(clock.Scaled(1000)), WithHeartbeatInterval(time.Hour))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(s.Close)
+	h := s.ControlHandler()
+	f.Fuzz(func(t *testing.T, route uint8, body string) {
+		path := ControlPrefix + strings.TrimPrefix(routes[int(route)%len(routes)], "/")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader(body)))
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("POST %s %q: answer %q is not JSON", path, body, rec.Body.String())
+		}
+		switch rec.Code {
+		case 200, 400, 404, 409, 413:
+		default:
+			t.Fatalf("POST %s %q: status %d %s", path, body, rec.Code, rec.Body.String())
+		}
+		// Whatever was started ends here, so iterations do not pile up goroutines.
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", ControlPrefix+"traffic/stop", nil))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", ControlPrefix+"chaos/stop", nil))
+		s.RefuseResumes(false)
+		s.ReconnectBeforeHello(0)
+	})
+}
