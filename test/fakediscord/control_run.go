@@ -43,7 +43,7 @@ func (c *control) startTraffic(w http.ResponseWriter, r *http.Request) {
 	maxRate := maxTrafficRate / clock.Factor(c.s.clk)
 	switch {
 	case b.Rate < 0 || b.Rate > maxRate:
-		writeControlError(w, http.StatusBadRequest, fmt.Sprintf(`"rate" must be in [0, %g] events per clock second (%d per wall second), got %g`, maxRate, maxTrafficRate, b.Rate))
+		writeControlError(w, http.StatusBadRequest, fmt.Sprintf(`"rate" must be >= 0 and at most %g events per clock second on this clock (%d per wall second), got %g`, maxRate, maxTrafficRate, b.Rate))
 		return
 	case b.Count < 0:
 		writeControlError(w, http.StatusBadRequest, fmt.Sprintf(`"count" must not be negative, got %d`, b.Count))

@@ -346,7 +346,7 @@ func TestControlTraffic(t *testing.T) {
 	var started struct {
 		ID int `json:"id"`
 	}
-	ctlOK(t, "POST", api+"/traffic", `{"rate":1000,"count":5,"event":"TRAFFIC_TEST","shards":[0],"d":{"k":1}}`, &started)
+	ctlOK(t, "POST", api+"/traffic", `{"rate":50,"count":5,"event":"TRAFFIC_TEST","shards":[0],"d":{"k":1}}`, &started)
 	for range 5 {
 		if env := c0.expect(events.OpDispatch, "TRAFFIC_TEST"); string(env.D) != `{"k":1}` {
 			t.Errorf("traffic d = %s", env.D)
