@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"go.uber.org/zap"
@@ -14,6 +15,11 @@ import (
 	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/shardctl"
 )
+
+// identifyMargin is added to Discord's 5 s between identifies of one bucket by the default
+// gate: Discord measures the spacing when the identifies arrive, and network delay differs from
+// one connection to the next.
+const identifyMargin = 500 * time.Millisecond
 
 // Conn is a running set of shards. It is safe for concurrent use.
 //
@@ -117,7 +123,7 @@ func start(ctx context.Context, cfg *config, tok *secret, out chan<- Event, gw e
 	}
 	gate := cfg.gate
 	if gate == nil {
-		gopts := []shardctl.GateOption{shardctl.WithGateClock(cfg.clock)}
+		gopts := []shardctl.GateOption{shardctl.WithGateClock(cfg.clock), shardctl.WithInterval(shardctl.IdentifyInterval + identifyMargin)}
 		if known {
 			gopts = append(gopts, shardctl.WithBudget(limit.Remaining))
 		}
