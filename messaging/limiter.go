@@ -230,6 +230,11 @@ func (l *limiter) acquire(ctx context.Context, routeKey, major string, exempt, f
 	}
 }
 
+// headerPrecision is added to every wait Discord announces: Reset-After and retry_after carry
+// milliseconds, so a value rounded down could make the client knock a fraction of a
+// millisecond early.
+const headerPrecision = time.Millisecond
+
 // limitInfo is what an answer said about its limits.
 type limitInfo struct {
 	hash       string
@@ -260,7 +265,7 @@ func (l *limiter) release(t *ticket, info *limitInfo, status int) {
 			b = l.rehome(b, info.hash, t.major)
 		}
 		if info.hasLimits {
-			resetAt := now.Add(info.resetAfter)
+			resetAt := now.Add(info.resetAfter + headerPrecision)
 			switch {
 			case !b.learned || b.unlimited:
 				b.learned, b.unlimited = true, false
@@ -292,7 +297,7 @@ func (l *limiter) release(t *ticket, info *limitInfo, status int) {
 			b.learned, b.unlimited = true, true
 		}
 		if info.limited {
-			until := now.Add(info.retryAfter)
+			until := now.Add(info.retryAfter + headerPrecision)
 			if info.scope == ScopeGlobal || info.scope == ScopeCloudflare {
 				l.global.block(until)
 			} else {

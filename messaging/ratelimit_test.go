@@ -73,12 +73,12 @@ func TestBucketRemainingAndReset(t *testing.T) {
 	wait := startSends(t, e, e.seed.ChannelIDs[0], 9)
 	// The first request goes alone (the bucket is unknown), its answer lets two more go.
 	e.settle(t, clk, 3, 6)
-	clk.Advance(window - time.Millisecond)
-	e.quiet(t, 3)
-	clk.Advance(time.Millisecond) // exactly Reset-After after the window opened
-	e.settle(t, clk, 6, 3)
-	clk.Advance(window)
-	e.settle(t, clk, 9, 0)
+	for sent := 6; sent <= 9; sent += 3 {
+		clk.Advance(window)
+		e.quiet(t, sent-3)
+		clk.Advance(time.Millisecond) // Reset-After plus the header's millisecond precision
+		e.settle(t, clk, sent, 9-sent)
+	}
 	wait()
 	if n := count429(e.sim.Ledger()); n != 0 {
 		t.Fatalf("%d 429s", n)
@@ -94,7 +94,7 @@ func TestSubSecondReset(t *testing.T) {
 	wait := startSends(t, e, e.seed.ChannelIDs[0], 10)
 	e.settle(t, clk, 2, 8)
 	for sent := 4; sent <= 10; sent += 2 {
-		clk.Advance(window - time.Millisecond)
+		clk.Advance(window)
 		e.quiet(t, sent-2)
 		clk.Advance(time.Millisecond)
 		e.settle(t, clk, sent, 10-sent)
@@ -156,6 +156,8 @@ func TestSharedBucketAcrossRoutes(t *testing.T) {
 	e.settle(t, clk, 3, 6)
 	for sent := 4; sent <= 9; sent++ {
 		clk.Advance(window)
+		e.quiet(t, sent-1)
+		clk.Advance(time.Millisecond)
 		e.settle(t, clk, sent, 9-sent)
 	}
 	wg.Wait()
@@ -184,7 +186,7 @@ func TestRateLimitScopes(t *testing.T) {
 				done <- err
 			}()
 			e.settle(t, clk, 1, 1)
-			clk.Advance(retryAfter - time.Millisecond)
+			clk.Advance(retryAfter)
 			e.quiet(t, 1)
 			clk.Advance(time.Millisecond)
 			if err := <-done; err != nil {
@@ -221,7 +223,7 @@ func TestGlobal429HoldsEveryRoute(t *testing.T) {
 	})
 	e.settle(t, clk, 1, 2)
 	e.quiet(t, 1)
-	clk.Advance(retryAfter)
+	clk.Advance(retryAfter + time.Millisecond)
 	e.settle(t, clk, 3, 0)
 	wg.Wait()
 }
@@ -325,9 +327,9 @@ func TestCancelRemovesQueuedRequest(t *testing.T) {
 		t.Fatalf("B: %v", err)
 	}
 	e.settle(t, clk, 1, 2)
-	clk.Advance(window)
+	clk.Advance(window + time.Millisecond)
 	e.settle(t, clk, 2, 1)
-	clk.Advance(window)
+	clk.Advance(window + time.Millisecond)
 	e.settle(t, clk, 3, 0)
 	for _, k := range []string{"A", "C"} {
 		if err := <-results[k]; err != nil {
@@ -363,7 +365,7 @@ func TestFIFOWithinBucket(t *testing.T) {
 	}
 	for sent := 2; sent <= n+1; sent++ {
 		e.settle(t, clk, sent-1, n+2-sent)
-		clk.Advance(window)
+		clk.Advance(window + time.Millisecond)
 	}
 	wg.Wait()
 	l := e.ledgerFor("POST", msgRoute)[1:]
