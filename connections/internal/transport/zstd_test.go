@@ -253,3 +253,25 @@ func ExampleNewZstdStream() {
 	// {"op":10,"d":{"heartbeat_interval":41250}}
 	// {"op":11}
 }
+
+// TestZstdWholeFrames sends each message as a complete single-shot frame (EncodeAll: single
+// segment, content size of 1, 2 or 4 bytes, with and without checksum), exercising every
+// frame-header shape the scanner must measure, and frame ends between messages.
+func TestZstdWholeFrames(t *testing.T) {
+	g := newCorpus(31)
+	msgs := [][]byte{[]byte("x"), []byte(`{"op":11}`), g.messageCreate(), g.padded(300), g.padded(70000), g.guildCreate(300)}
+	for _, crc := range []bool{true, false} {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(crc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var frames [][]byte
+		for _, m := range msgs {
+			frames = append(frames, enc.EncodeAll(m, nil))
+		}
+		enc.Close()
+		d := NewZstdStream(0)
+		equalMessages(t, decodeAll(t, d, frames), msgs)
+		d.Close()
+	}
+}
