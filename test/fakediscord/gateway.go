@@ -260,7 +260,8 @@ func (s *Server) resume(c *conn, env events.Envelope) {
 	if sess != nil {
 		s.recordLocked(sess.shard, env)
 	}
-	if sess == nil || s.refuseResumes || !s.aliveLocked(sess, now) {
+	tooOld := sess != nil && r.Seq < sess.entries[sess.firstReplay].seq-1 // replay buffer ran out
+	if sess == nil || s.refuseResumes || tooOld || !s.aliveLocked(sess, now) {
 		if sess != nil && sess.conn != nil {
 			// A refused resume ends the session for good, even if another connection carries it.
 			s.detachLocked(sess.conn, EndInvalidated, 0, false)
@@ -288,7 +289,7 @@ func (s *Server) resume(c *conn, env events.Envelope) {
 	}
 	s.attachLocked(c, sess)
 	rr := ResumeRecord{At: now, FromSeq: r.Seq, ViaResumeURL: c.viaResume}
-	for _, e := range sess.entries {
+	for _, e := range sess.entries[sess.firstReplay:] {
 		if e.seq > r.Seq {
 			e.replays++
 			rr.Replayed = append(rr.Replayed, e.seq)

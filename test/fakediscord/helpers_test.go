@@ -30,12 +30,7 @@ const testTimeout = 10 * time.Second
 func newServer(t *testing.T, opts ...Option) *Server {
 	t.Helper()
 	opts = append([]Option{WithClock(clock.Scaled(1000)), WithHeartbeatInterval(24 * time.Hour), WithResumeWindow(24 * time.Hour)}, opts...)
-	s, err := New(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return NewTest(t, opts...)
 }
 
 func ctxT(t *testing.T) context.Context {

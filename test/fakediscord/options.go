@@ -37,6 +37,7 @@ type config struct {
 	membersPerGuild   int
 	voiceEndpoint     string
 	intentFilter      bool
+	replayLimit       int
 }
 
 func defaultConfig() config {
@@ -56,6 +57,7 @@ func defaultConfig() config {
 		log:               zap.NewNop(),
 		membersPerGuild:   25,
 		voiceEndpoint:     "voice.fakediscord.invalid:443",
+		replayLimit:       50000,
 	}
 }
 
@@ -145,3 +147,8 @@ func WithVoiceEndpoint(ep string) Option { return func(c *config) { c.voiceEndpo
 // default, so that tests may inject any event into any session. The server's own answers
 // (READY, GUILD_CREATE, chunks, voice updates) are never filtered.
 func WithIntentFilter() Option { return func(c *config) { c.intentFilter = true } }
+
+// WithReplayLimit sets how many of a session's most recent dispatches the server keeps for
+// replay (default 50000; 0 keeps all). A resume from further back gets op 9 d=false, as when
+// Discord's own buffer has run out. The ledger keeps every entry either way.
+func WithReplayLimit(n int) Option { return func(c *config) { c.replayLimit = n } }

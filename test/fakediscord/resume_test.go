@@ -239,3 +239,30 @@ func TestInvalidateSession(t *testing.T) {
 	c.send(events.OpIdentify, identifyPayload(s, 0, 1, events.IntentGuilds))
 	c.until(events.OpDispatch, "READY")
 }
+
+func TestReplayLimit(t *testing.T) {
+	s := newServer(t, WithReplayLimit(10), WithGuilds(1))
+	_, r := connect(t, s, 0, 1, dialOpts{}) // seqs 1, 2
+	for i := range 20 {                     // seqs 3..22
+		if err := s.DispatchToShard(0, "E", map[string]any{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Drop(0); err != nil {
+		t.Fatal(err)
+	}
+	// Seqs 13..22 are kept: a resume from 12 works, from 11 it does not.
+	c := resumeOn(t, s, r.SessionID, 12, true)
+	if env := c.expect(events.OpDispatch, "E"); env.S != 13 {
+		t.Fatalf("first replayed seq %d", env.S)
+	}
+	c.until(events.OpDispatch, "RESUMED")
+	if err := s.Drop(0); err != nil {
+		t.Fatal(err)
+	}
+	c2 := resumeOn(t, s, r.SessionID, 11, true)
+	c2.expect(events.OpInvalidSession, "")
+	if n := len(s.Ledger().Sessions[0].Dispatches); n != 23 {
+		t.Fatalf("ledger has %d entries, want all 23", n)
+	}
+}

@@ -137,6 +137,8 @@ func (c *config) validate() error {
 		return errors.New("fakediscord: heartbeat grace and resume window must not be negative")
 	case c.maxGuildsPerShard < 1:
 		return errors.New("fakediscord: max guilds per shard must be at least 1")
+	case c.replayLimit < 0:
+		return errors.New("fakediscord: replay limit must not be negative")
 	case c.token == "":
 		return errors.New("fakediscord: empty token")
 	case c.guildCount < 0 || c.membersPerGuild < 0:

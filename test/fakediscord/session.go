@@ -17,6 +17,7 @@ type session struct {
 	started        time.Time
 	seq            int64
 	entries        []*entry
+	firstReplay    int   // index of the oldest entry still kept for replay
 	conn           *conn // nil while no connection carries it
 	state          SessionState
 	detachedAt     time.Time
@@ -53,6 +54,10 @@ func (s *Server) dispatchLocked(sess *session, t string, guild events.Snowflake,
 	sess.seq++
 	e := &entry{seq: sess.seq, t: t, guild: guild, eventID: eventID, hash: PayloadHash(d), at: s.clk.Now(), d: d}
 	sess.entries = append(sess.entries, e)
+	if lim := s.cfg.replayLimit; lim > 0 && len(sess.entries)-sess.firstReplay > lim {
+		sess.entries[sess.firstReplay].d = nil // the ledger keeps the entry, not its bytes
+		sess.firstReplay++
+	}
 	if sess.conn != nil {
 		sess.conn.push(outItem{kind: outFrame, data: dispatchBytes(e), ent: e})
 	}
