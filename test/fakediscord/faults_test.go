@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -262,5 +263,43 @@ func TestStallThenDropOrClose(t *testing.T) {
 		}
 		s.Close()
 		c.waitEnd()
+	}
+}
+
+func TestGuildIDsAndLookups(t *testing.T) {
+	ids := []events.Snowflake{events.Snowflake(0) | 5<<22 | 1, 6<<22 | 2, 8<<22 | 3}
+	s := newServer(t, WithGuildIDs(ids...))
+	if !slices.Equal(s.Guilds(), ids) {
+		t.Fatalf("guilds %v", s.Guilds())
+	}
+	if got := s.GuildsOfShard(0, 2); !slices.Equal(got, []events.Snowflake{ids[1], ids[2]}) {
+		t.Fatalf("shard 0 of 2: %v", got)
+	}
+	_, r := connect(t, s, 1, 2, dialOpts{})
+	if len(r.Guilds) != 1 || r.Guilds[0].ID != ids[0] {
+		t.Fatalf("READY guilds %v", r.Guilds)
+	}
+	sn := s.Snapshot()
+	if live := sn.Live(1); len(live) != 1 || live[0].ID != r.SessionID || live[0].ShardCount != 2 || live[0].ConnectionID == 0 {
+		t.Fatalf("live %+v", live)
+	}
+	if len(sn.Live(0)) != 0 {
+		t.Fatal("a live session on shard 0")
+	}
+	if info, ok := sn.Session(r.SessionID); !ok || info.LastSeq != 2 {
+		t.Fatalf("session %+v", info)
+	}
+	if _, ok := sn.Session("nope"); ok {
+		t.Fatal("unknown session found")
+	}
+	l := s.Ledger()
+	if ls, ok := l.Session(r.SessionID); !ok || len(ls.Dispatches) != 2 || ls.Intents != events.IntentsAll {
+		t.Fatalf("ledger session %+v", ls)
+	}
+	if _, ok := l.Session("nope"); ok {
+		t.Fatal("unknown ledger session found")
+	}
+	if s.Addr() == "" || !strings.Contains(s.GatewayURL(), s.Addr()) {
+		t.Fatal("addr")
 	}
 }
