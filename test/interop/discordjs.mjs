@@ -7,8 +7,11 @@
 //   3. after the simulator drops shard 0's connection (through the control API), the client
 //      resumes: RESUMED arrives, no second READY, and a dispatch emitted around the drop
 //      reaches the client exactly once;
-//   4. with zlib-stream, a message whose inflated end falls exactly on a 32 KiB boundary of the
-//      stream (the simulator's zlib-boundary fault) still decodes.
+//   4. after op 7 Reconnect on the last shard, the client resumes there too;
+//   5. with zlib-stream, a message whose inflated end falls exactly on a 32 KiB boundary of the
+//      stream (the simulator's zlib-boundary fault) still decodes;
+//   6. with INTEROP_INVALIDATE=1, after op 9 d=false on shard 0 the client identifies again
+//      (waiting out the 5 s identify spacing) and gets a new session with READY and its guilds.
 //
 // Input comes from the environment (the Go test sets it from the simulator's printed URLs):
 //   FAKEDISCORD_REST_URL     REST base, e.g. http://127.0.0.1:7878/api/v10
@@ -16,6 +19,7 @@
 //   FAKEDISCORD_TOKEN        the bot token the simulator accepts
 //   INTEROP_COMPRESSION      "none" (default) or "zlib" (zlib-stream inflated by node:zlib)
 //   INTEROP_TIMEOUT_MS       overall bound, default 30000
+//   INTEROP_INVALIDATE       "1" to run step 6 (adds about 5 s)
 //
 // Exit 0 and one JSON summary line on stdout on success; exit 1 with "interop: FAIL: ..." on
 // stderr otherwise. Never prints the token.
@@ -53,6 +57,7 @@ const token = env('FAKEDISCORD_TOKEN');
 const compression = env('INTEROP_COMPRESSION', 'none');
 const timeoutMs = Number(env('INTEROP_TIMEOUT_MS', '30000'));
 const verbose = env('INTEROP_VERBOSE', '') !== '';
+const invalidate = env('INTEROP_INVALIDATE', '') === '1';
 
 const overall = setTimeout(() => fail(`timed out after ${timeoutMs} ms in phase "${phase}"`), timeoutMs);
 
@@ -114,6 +119,9 @@ async function main() {
 			allIn: deferred(),
 			acked: deferred(),
 			resumedOnce: deferred(),
+			sessions: [], // session ids in the order READY brought them
+			newSessionAllowed: false,
+			secondSession: deferred(),
 			marker: deferred(),
 			boundarySeen: deferred(),
 		});
@@ -146,9 +154,17 @@ async function main() {
 		switch (payload.t) {
 			case 'READY': {
 				st.ready++;
-				if (st.ready > 1) fail(`shard ${shardId} got a second READY: the client re-identified instead of resuming`);
+				if (st.ready > 1 && !st.newSessionAllowed) fail(`shard ${shardId} got a second READY: the client re-identified instead of resuming`);
+				st.newSessionAllowed = false;
 				const d = payload.d;
 				st.readyData = d;
+				if (st.sessions.includes(d.session_id)) fail(`shard ${shardId}: READY repeats session ${d.session_id}`);
+				st.sessions.push(d.session_id);
+				if (st.ready > 1) {
+					st.guildCreates = new Set();
+					st.allIn = deferred();
+					st.secondSession.resolve(st.allIn);
+				}
 				if (typeof d.session_id !== 'string' || d.session_id === '') fail(`shard ${shardId}: READY without session_id`);
 				if (typeof d.resume_gateway_url !== 'string' || d.resume_gateway_url === '') fail(`shard ${shardId}: READY without resume_gateway_url`);
 				if (sameURL(d.resume_gateway_url, gatewayURL)) fail(`shard ${shardId}: resume_gateway_url equals the gateway URL`);
@@ -236,6 +252,28 @@ async function main() {
 		}
 	}
 
+	phase = 'op 7 reconnect and resume';
+	const sLast = shards.get(shardCount - 1);
+	const resumedBefore = sLast.resumed;
+	const resumedAgain = deferred();
+	const onResumed = (payload, shardId) => {
+		if (payload.t === 'RESUMED' && shardId === shardCount - 1) resumedAgain.resolve();
+	};
+	manager.on(WebSocketShardEvents.Dispatch, onResumed);
+	await control('POST', '/faults/reconnect', { shard: shardCount - 1 });
+	await resumedAgain.promise;
+	manager.off(WebSocketShardEvents.Dispatch, onResumed);
+	if (sLast.resumed !== resumedBefore + 1) fail(`shard ${shardCount - 1}: ${sLast.resumed - resumedBefore} RESUMED after op 7, want 1`);
+
+	if (invalidate) {
+		phase = 'op 9 false and a new session';
+		s0.newSessionAllowed = true;
+		await control('POST', '/faults/invalidate', { shard: 0, resumable: false });
+		const allIn = await s0.secondSession.promise;
+		await allIn.promise;
+		if (s0.sessions.length !== 2) fail(`shard 0 has sessions ${JSON.stringify(s0.sessions)}, want 2`);
+	}
+
 	// A short grace period in which a duplicate (second marker, second READY) would show up.
 	phase = 'settle';
 	await new Promise((r) => setTimeout(r, 300));
@@ -245,6 +283,7 @@ async function main() {
 		compression,
 		shards: shardCount,
 		session_id_before_drop: sessionBefore,
+		invalidated: invalidate,
 		zlib_boundary_checked: boundaryChecked,
 		per_shard: [...shards.entries()].map(([id, s]) => ({
 			shard: id,
@@ -252,6 +291,7 @@ async function main() {
 			guild_creates: s.guildCreates.size,
 			heartbeat_acks: s.acks,
 			resumed: s.resumed,
+			sessions: s.sessions,
 			marker_seen: s.markerSeen,
 		})),
 	};

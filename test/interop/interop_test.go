@@ -30,19 +30,21 @@ const (
 )
 
 // TestDiscordJS runs @discordjs/ws against the standalone simulator: READY and the
-// GUILD_CREATEs of two shards, acknowledged heartbeats, and a resume after the simulator drops
-// shard 0. The simulator's own records must agree: one accepted identify per shard, no pacing
-// violation, and one resume of shard 0's session through the resume URL that replays what the
-// client missed.
+// GUILD_CREATEs of two shards, acknowledged heartbeats, a resume after the simulator drops
+// shard 0, a resume after op 7 on shard 1 and, in the plain run, a new session after op 9
+// d=false on shard 0. The simulator's own records must agree: one accepted identify per session,
+// no pacing violation, and one resume of each shard's first session through the resume URL that
+// replays what the client missed.
 func TestDiscordJS(t *testing.T) {
 	node := requireNode(t)
 	bin := buildSimulator(t)
 	for _, tc := range []struct {
 		name        string
 		compression string
+		invalidate  bool // also invalidate shard 0's session: the client must identify anew
 		simArgs     []string
 	}{
-		{name: "plain", compression: "none"},
+		{name: "plain", compression: "none", invalidate: true},
 		// Split every zlib message over websocket frames of at most 256 bytes: the client must
 		// buffer until 00 00 ff ff.
 		{name: "zlib-stream", compression: "zlib", simArgs: []string{"-zlib-split", "256"}},
@@ -59,7 +61,7 @@ func TestDiscordJS(t *testing.T) {
 			}, tc.simArgs...)
 			info := startSimulator(t, bin, args...)
 
-			summary := runNode(t, node, info, tc.compression)
+			summary := runNode(t, node, info, tc.compression, tc.invalidate)
 			if summary.Shards != shards {
 				t.Errorf("node summary: %d shards, want %d", summary.Shards, shards)
 			}
@@ -68,17 +70,22 @@ func TestDiscordJS(t *testing.T) {
 			}
 			creates := 0
 			for _, ps := range summary.PerShard {
+				// GUILD_CREATEs count those of the shard's latest session.
 				creates += ps.GuildCreates
-				if ps.Ready != 1 || ps.HeartbeatAcks < 2 {
-					t.Errorf("node summary, shard %d: %d READY, %d heartbeat ACKs; want 1 and >= 2", ps.Shard, ps.Ready, ps.HeartbeatAcks)
+				wantReady := 1
+				if tc.invalidate && ps.Shard == 0 {
+					wantReady = 2
+				}
+				if ps.Ready != wantReady || ps.HeartbeatAcks < 2 {
+					t.Errorf("node summary, shard %d: %d READY, %d heartbeat ACKs; want %d and >= 2", ps.Shard, ps.Ready, ps.HeartbeatAcks, wantReady)
 				}
 			}
 			if creates != guilds {
 				t.Errorf("node summary: %d GUILD_CREATEs in all, want %d", creates, guilds)
 			}
 
-			checkIdentifies(t, info, shards)
-			checkLedger(t, info, shards, summary.SessionBeforeDrop)
+			checkIdentifies(t, info, shards, tc.invalidate)
+			checkLedger(t, info, shards, tc.invalidate, summary.SessionBeforeDrop)
 			checkUserAgent(t, info)
 		})
 	}
@@ -237,7 +244,7 @@ type nodeSummary struct {
 	} `json:"per_shard"`
 }
 
-func runNode(t *testing.T, node string, info simInfo, compression string) nodeSummary {
+func runNode(t *testing.T, node string, info simInfo, compression string, invalidate bool) nodeSummary {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()
@@ -249,6 +256,9 @@ func runNode(t *testing.T, node string, info simInfo, compression string) nodeSu
 		"INTEROP_COMPRESSION="+compression,
 		"INTEROP_TIMEOUT_MS=45000",
 	)
+	if invalidate {
+		cmd.Env = append(cmd.Env, "INTEROP_INVALIDATE=1")
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second
@@ -268,12 +278,13 @@ func runNode(t *testing.T, node string, info simInfo, compression string) nodeSu
 		t.Fatalf("node script's last line %q is not a success summary (%v); stderr:\n%s", out, err, stderr.String())
 	}
 	for _, ps := range sum.PerShard {
-		want := 0
+		// Shard 0 resumed after the drop and saw the marker; the last shard resumed after op 7.
+		wantMarker := 0
 		if ps.Shard == 0 {
-			want = 1
+			wantMarker = 1
 		}
-		if ps.Resumed != want || ps.MarkerSeen != want {
-			t.Errorf("node summary, shard %d: resumed %d, marker seen %d; want %d and %d", ps.Shard, ps.Resumed, ps.MarkerSeen, want, want)
+		if ps.Resumed != 1 || ps.MarkerSeen != wantMarker {
+			t.Errorf("node summary, shard %d: resumed %d, marker seen %d; want 1 and %d", ps.Shard, ps.Resumed, ps.MarkerSeen, wantMarker)
 		}
 	}
 	return sum
@@ -304,9 +315,10 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 }
 
-// checkIdentifies: exactly one accepted identify per shard and nothing refused. A client that
-// re-identified instead of resuming after the drop would show a third identify.
-func checkIdentifies(t *testing.T, info simInfo, shards int) {
+// checkIdentifies: exactly one accepted identify per session (one per shard, plus shard 0's
+// second session after the invalidation) and nothing refused. A client that re-identified
+// instead of resuming would show one more.
+func checkIdentifies(t *testing.T, info simInfo, shards int, invalidated bool) {
 	t.Helper()
 	var got struct {
 		Identifies []struct {
@@ -318,34 +330,51 @@ func checkIdentifies(t *testing.T, info simInfo, shards int) {
 		SpacingViolations int `json:"spacing_violations"`
 	}
 	getJSON(t, info.ControlURL+"/identifies", &got)
-	if len(got.Identifies) != shards {
-		t.Errorf("simulator saw %d identifies, want %d (one per shard): %+v", len(got.Identifies), shards, got.Identifies)
+	want := map[int]int{}
+	for i := range shards {
+		want[i] = 1
 	}
-	seen := map[int]bool{}
+	if invalidated {
+		want[0] = 2
+	}
+	perShard := map[int]int{}
 	for _, id := range got.Identifies {
-		if !id.Accepted || id.ShardCount != shards || seen[id.Shard] {
-			t.Errorf("identify %+v: want one accepted identify per shard with count %d", id, shards)
+		if !id.Accepted || id.ShardCount != shards {
+			t.Errorf("identify %+v: want it accepted, with count %d", id, shards)
 		}
-		seen[id.Shard] = true
+		perShard[id.Shard]++
+	}
+	for shard, n := range want {
+		if perShard[shard] != n {
+			t.Errorf("shard %d identified %d times, want %d (all identifies: %+v)", shard, perShard[shard], n, got.Identifies)
+		}
+	}
+	total := 0
+	for _, n := range want {
+		total += n
+	}
+	if len(got.Identifies) != total {
+		t.Errorf("simulator saw %d identifies, want %d: %+v", len(got.Identifies), total, got.Identifies)
 	}
 	if got.SpacingViolations != 0 {
 		t.Errorf("simulator counted %d identify spacing violations", got.SpacingViolations)
 	}
 }
 
-// checkLedger: shard 0's session was resumed once, through the resume URL, after a dropped
-// connection, and every dispatch of every session was written to a socket at least once.
-func checkLedger(t *testing.T, info simInfo, shards int, sessionBeforeDrop string) {
+// checkLedger: each shard's first session was resumed once through the resume URL (shard 0
+// after its dropped connection, the others after op 7), every resume replayed the consecutive
+// seqs after the client's, and every dispatch of every session was written to a socket.
+func checkLedger(t *testing.T, info simInfo, shards int, invalidated bool, sessionBeforeDrop string) {
 	t.Helper()
 	var l struct {
 		Sessions []struct {
 			ID         string `json:"id"`
 			Shard      int    `json:"shard"`
+			State      string `json:"state"`
 			Dispatches []struct {
-				Seq     int64  `json:"seq"`
-				T       string `json:"t"`
-				Writes  int    `json:"writes"`
-				Replays int    `json:"replays"`
+				Seq    int64  `json:"seq"`
+				T      string `json:"t"`
+				Writes int    `json:"writes"`
 			} `json:"dispatches"`
 			Resumes []struct {
 				FromSeq      int64   `json:"from_seq"`
@@ -353,46 +382,66 @@ func checkLedger(t *testing.T, info simInfo, shards int, sessionBeforeDrop strin
 				ViaResumeURL bool    `json:"via_resume_url"`
 			} `json:"resumes"`
 			Connections []struct {
-				End  string `json:"end"`
-				Code int    `json:"code"`
+				End       string `json:"end"`
+				Code      int    `json:"code"`
+				Resumable bool   `json:"resumable"`
 			} `json:"connections"`
 		} `json:"sessions"`
 	}
 	getJSON(t, info.ControlURL+"/ledger", &l)
-	if len(l.Sessions) != shards {
-		t.Fatalf("ledger has %d sessions, want %d", len(l.Sessions), shards)
+	wantSessions := shards
+	if invalidated {
+		wantSessions++
 	}
+	if len(l.Sessions) != wantSessions {
+		t.Fatalf("ledger has %d sessions, want %d", len(l.Sessions), wantSessions)
+	}
+	seen := map[int]int{} // shard → sessions so far
 	for _, s := range l.Sessions {
 		for _, d := range s.Dispatches {
 			if d.Writes < 1 {
 				t.Errorf("session %s (shard %d): dispatch seq %d %s never written to a socket", s.ID, s.Shard, d.Seq, d.T)
 			}
 		}
-		if s.Shard != 0 {
+		for _, r := range s.Resumes {
+			for i, seq := range r.Replayed {
+				if seq != r.FromSeq+int64(i)+1 {
+					t.Errorf("session %s: resume from seq %d replayed %v, want consecutive seqs after it", s.ID, r.FromSeq, r.Replayed)
+					break
+				}
+			}
+			if !r.ViaResumeURL {
+				t.Errorf("session %s (shard %d) resumed on the gateway URL instead of resume_gateway_url", s.ID, s.Shard)
+			}
+		}
+		nth := seen[s.Shard]
+		seen[s.Shard]++
+		if nth > 0 {
+			// Shard 0's second session, after op 9 d=false: nothing happened to it.
 			if len(s.Resumes) != 0 {
-				t.Errorf("session of shard %d resumed %d times, want 0", s.Shard, len(s.Resumes))
+				t.Errorf("shard %d's session %d resumed %d times, want 0", s.Shard, nth+1, len(s.Resumes))
 			}
 			continue
 		}
-		if s.ID != sessionBeforeDrop {
-			t.Errorf("shard 0's session is %s, the client had %s", s.ID, sessionBeforeDrop)
+		if len(s.Resumes) != 1 || len(s.Connections) < 2 {
+			t.Errorf("shard %d's first session: %d resumes over %d connections, want 1 resume and a second connection", s.Shard, len(s.Resumes), len(s.Connections))
+			continue
 		}
-		if len(s.Resumes) != 1 {
-			t.Fatalf("shard 0's session resumed %d times, want 1", len(s.Resumes))
-		}
-		r := s.Resumes[0]
-		if !r.ViaResumeURL {
-			t.Errorf("shard 0 resumed on the gateway URL instead of resume_gateway_url")
-		}
-		if len(s.Connections) < 2 || s.Connections[0].End != "dropped" {
-			t.Errorf("shard 0's connections %+v: want the first dropped and a second one", s.Connections)
-		}
-		// Whatever followed the client's seq was replayed, in order, from from_seq+1.
-		for i, seq := range r.Replayed {
-			if seq != r.FromSeq+int64(i)+1 {
-				t.Errorf("resume from seq %d replayed %v, want consecutive seqs after it", r.FromSeq, r.Replayed)
-				break
+		first := s.Connections[0]
+		if s.Shard == 0 {
+			if s.ID != sessionBeforeDrop {
+				t.Errorf("shard 0's first session is %s, the client had %s", s.ID, sessionBeforeDrop)
 			}
+			if first.End != "dropped" {
+				t.Errorf("shard 0's first connection ended %q, want dropped", first.End)
+			}
+			if invalidated && s.State != "dead" {
+				t.Errorf("shard 0's invalidated session is %q, want dead", s.State)
+			}
+		} else if first.End != "client-close" || !first.Resumable {
+			// After op 7 the client closes the connection itself, with a code that keeps the
+			// session resumable.
+			t.Errorf("shard %d's first connection after op 7 ended %q (code %d, resumable %v), want a resumable client close", s.Shard, first.End, first.Code, first.Resumable)
 		}
 	}
 }
