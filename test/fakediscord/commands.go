@@ -131,20 +131,20 @@ func (s *Server) requestGuildMembers(c *conn, env events.Envelope) {
 		}
 	default:
 		q := strings.ToLower(*r.Query)
-		max := limit
-		if q != "" && (max == 0 || max > 100) {
-			max = 100 // a prefix query returns at most 100
+		most := limit
+		if q != "" && (most == 0 || most > 100) {
+			most = 100 // a prefix query returns at most 100
 		}
 		if strings.HasPrefix(s.world.botUser().Username, q) {
 			members = append(members, s.world.member(r.GuildID, -1))
 		}
-		for i := 0; i < s.world.members && (max == 0 || len(members) < max); i++ {
+		for i := 0; i < s.world.members && (most == 0 || len(members) < most); i++ {
 			if strings.HasPrefix(s.world.memberName(i), q) {
 				members = append(members, s.world.member(r.GuildID, i))
 			}
 		}
-		if max > 0 && len(members) > max {
-			members = members[:max]
+		if most > 0 && len(members) > most {
+			members = members[:most]
 		}
 	}
 	count := max(1, (len(members)+maxChunk-1)/maxChunk)
