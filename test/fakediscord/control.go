@@ -56,6 +56,7 @@ func (s *Server) ControlHandler() http.Handler {
 	r.handle("GET", "/received", c.received)
 	r.handle("GET", "/user-agents", c.userAgents)
 	r.handle("POST", "/wait", c.wait)
+	r.mux.HandleFunc("GET "+ControlPrefix+"{$}", r.index)
 	r.mux.HandleFunc("/", r.notFound)
 	return r.mux
 }
@@ -65,12 +66,19 @@ func (s *Server) ControlHandler() http.Handler {
 type controlRoutes struct {
 	mux     *http.ServeMux
 	methods map[string][]string // full path → methods
+	list    []string            // "METHOD path", in registration order
 }
 
 func (r *controlRoutes) handle(method, path string, h http.HandlerFunc) {
 	full := strings.TrimSuffix(ControlPrefix, "/") + path
 	r.mux.HandleFunc(method+" "+full, h)
 	r.methods[full] = append(r.methods[full], method)
+	r.list = append(r.list, method+" "+full)
+}
+
+// index answers GET ControlPrefix with the list of routes, so the API can be explored with curl.
+func (r *controlRoutes) index(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"routes": r.list, "docs": "docs/fakediscord.md"})
 }
 
 func (r *controlRoutes) notFound(w http.ResponseWriter, req *http.Request) {

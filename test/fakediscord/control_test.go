@@ -550,6 +550,13 @@ func TestControlRoutes(t *testing.T) {
 	ctlErr(t, "GET", api+"/nothing", "", 404, "no control route GET /_fake/nothing")
 	ctlErr(t, "GET", api+"/dispatch", "", 405, "use POST")
 	ctlErr(t, "DELETE", api+"/state", "", 405, "use GET")
+	var idx struct {
+		Routes []string `json:"routes"`
+	}
+	ctlOK(t, "GET", api+"/", "", &idx)
+	if len(idx.Routes) < 20 || idx.Routes[0] != "GET /_fake/state" {
+		t.Errorf("index lists %q", idx.Routes)
+	}
 	// The gateway and REST routes are untouched by the mount.
 	if code, _ := restGet(t, s, "/gateway", ""); code != 200 {
 		t.Errorf("GET /gateway with the control API mounted: %d", code)

@@ -20,6 +20,7 @@
 //   INTEROP_COMPRESSION      "none" (default) or "zlib" (zlib-stream inflated by node:zlib)
 //   INTEROP_TIMEOUT_MS       overall bound, default 30000
 //   INTEROP_INVALIDATE       "1" to run step 6 (adds about 5 s)
+//   INTEROP_VERBOSE          non-empty: log every dispatch and the client's debug lines to stderr
 //
 // Exit 0 and one JSON summary line on stdout on success; exit 1 with "interop: FAIL: ..." on
 // stderr otherwise. Never prints the token.
