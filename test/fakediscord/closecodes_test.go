@@ -21,6 +21,7 @@ func TestCloseCodeCauses(t *testing.T) {
 		c.hello()
 		return c
 	}
+	hbClock := manualClock()
 	cases := []struct {
 		name string
 		code events.CloseCode
@@ -93,8 +94,10 @@ func TestCloseCodeCauses(t *testing.T) {
 			c2.send(events.OpResume, events.Resume{Token: s.Token(), SessionID: r.SessionID, Seq: 1000})
 			return c2
 		}},
-		{"heartbeat deadline missed", events.CloseSessionTimedOut, []Option{WithHeartbeatInterval(300 * time.Second)}, func(t *testing.T, s *Server) *wsClient {
-			return identified(t, s) // and never heartbeat
+		{"heartbeat deadline missed", events.CloseSessionTimedOut, []Option{WithClock(hbClock), WithHeartbeatInterval(40 * time.Second), WithHeartbeatGrace(5 * time.Second)}, func(t *testing.T, s *Server) *wsClient {
+			c := identified(t, s) // and never heartbeat
+			hbClock.Advance(45 * time.Second)
+			return c
 		}},
 		{"shard id not below count", events.CloseInvalidShard, nil, func(t *testing.T, s *Server) *wsClient {
 			c := fresh(t, s)
