@@ -58,7 +58,9 @@ func NewRESTBridge(s *Server, cfg restsim.Config) *RESTBridge {
 func (b *RESTBridge) REST() *restsim.Server { return b.sim }
 
 // TextChannel returns the id of guild g's text channel, where UserMessage and Interact write.
-func (b *RESTBridge) TextChannel(g events.Snowflake) events.Snowflake { return b.s.world.textChannel(g) }
+func (b *RESTBridge) TextChannel(g events.Snowflake) events.Snowflake {
+	return b.s.world.textChannel(g)
+}
 
 // BridgeStats counts the bot's messages echoed to the gateway.
 type BridgeStats struct {
