@@ -36,6 +36,7 @@ import (
 
 	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/test/fakediscord"
+	"github.com/cordage/cordage/test/fakediscord/restsim"
 )
 
 func main() {
@@ -67,6 +68,7 @@ type settings struct {
 	chaosCount     int
 	jsonOut        bool
 	verbose        bool
+	rest           bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (settings, error) {
@@ -92,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.DurationVar(&st.chaosInterval, "chaos-interval", 5*time.Second, "mean clock time between chaos faults")
 	fs.IntVar(&st.chaosCount, "chaos-count", 20, "how many faults chaos injects before it stops")
 	fs.BoolVar(&st.jsonOut, "json", false, "print the URLs and token as one JSON line instead of KEY=value lines")
+	fs.BoolVar(&st.rest, "rest", true, "serve the REST simulator joined with the gateway (bot messages come back as MESSAGE_CREATE; scripted users under CONTROL_URL/rest/)")
 	fs.BoolVar(&st.verbose, "v", false, "log what the simulator does to stderr (the token is never logged)")
 	if err := fs.Parse(args); err != nil {
 		return st, err
@@ -164,6 +167,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer srv.Close()
 	if err := srv.Mount(fakediscord.ControlPrefix, srv.ControlHandler()); err != nil {
 		return err
+	}
+	if st.rest {
+		if err := fakediscord.NewRESTBridge(srv, restsim.Config{}).MountControl(); err != nil {
+			return err
+		}
 	}
 
 	info := Info{
