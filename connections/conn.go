@@ -183,6 +183,11 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 // cancellation; a *CloseError when every shard stopped on a fatal close code; an error
 // wrapping ErrReShardRequired or from GET /gateway/bot when a re-shard failed.
 func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+	default:
+		return nil
+	}
 	c.errMu.Lock()
 	defer c.errMu.Unlock()
 	return c.err

@@ -112,7 +112,11 @@ func (ctl *controller) handleNote(n note) {
 		c.q.push(runtimeEvent(-1, KindConnectedAllShards, events.ConnectedAllShards{Shards: ids}))
 
 	case noteFatal:
+		current := ctl.shards[n.shard.id] == n.shard
 		ctl.forget(n.shard)
+		if !current {
+			return // a shard already removed or replaced by a re-shard
+		}
 		if ctl.fatalErr == nil {
 			ctl.fatalErr = n.err
 		}
@@ -121,8 +125,9 @@ func (ctl *controller) handleNote(n note) {
 		}
 
 	case noteReShard:
+		current := ctl.shards[n.shard.id] == n.shard
 		ctl.forget(n.shard)
-		if ctl.resharding {
+		if !current || ctl.resharding {
 			return
 		}
 		ctl.resharding = true

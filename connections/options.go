@@ -86,7 +86,6 @@ type config struct {
 	httpClient     *http.Client
 	dialer         *websocket.Dialer
 	backoff        Backoff
-	identifyProps  events.IdentifyProperties
 	errs           []error
 }
 
