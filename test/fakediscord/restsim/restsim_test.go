@@ -302,3 +302,26 @@ func TestInteractionDeadlines(t *testing.T) {
 		t.Fatalf("followup after 15 min: %d %s", a.status, a.raw)
 	}
 }
+
+func TestSharedLimitScope(t *testing.T) {
+	h := newHarness(restsim.Config{Routes: map[string]restsim.Limit{
+		"POST /channels/{channel.id}/typing": {Bucket: "typing-shared", Requests: 1, Window: time.Second, Shared: true},
+	}})
+	path := "/api/v10/channels/" + h.sim.Seeded().ChannelIDs[0].String() + "/typing"
+	if a := h.do(t, "POST", path, nil); a.status != 204 {
+		t.Fatalf("first: %d", a.status)
+	}
+	a := h.do(t, "POST", path, nil)
+	if a.status != 429 || a.h.Get("X-RateLimit-Scope") != "shared" || a.h.Get("X-RateLimit-Bucket") != "typing-shared" {
+		t.Fatalf("second: %d %v", a.status, a.h)
+	}
+	if h.sim.InvalidCount() != 0 {
+		t.Fatal("a shared-scope 429 counted as invalid")
+	}
+	if l := h.sim.LimitFor("POST /channels/{channel.id}/typing"); !l.Shared {
+		t.Fatalf("LimitFor = %+v", l)
+	}
+	if l := h.sim.LimitFor("GET /guilds/{guild.id}/roles"); l.Requests != 50 || l.Bucket == "" {
+		t.Fatalf("default limit = %+v", l)
+	}
+}
