@@ -76,6 +76,12 @@ func newLimiter(clk clock.Clock, globalLimit int, globalWindow time.Duration) *l
 // bucketFor returns the bucket a route with a major parameter uses now. Callers hold l.mu.
 func (l *limiter) bucketFor(routeKey, major string) *bucket {
 	key := "?" + routeKey + "|" + major
+	// A provisional bucket still waiting for its first answer keeps its route and major,
+	// even if another major has meanwhile taught the route's hash: two probes in flight on
+	// one unknown bucket could overrun it.
+	if b := l.buckets[key]; b != nil {
+		return b
+	}
 	hash, known := l.routes[routeKey]
 	if known && hash != "" {
 		key = hash + "|" + major
