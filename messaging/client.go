@@ -96,7 +96,8 @@ func WithMaxRetries(n int) Option { return func(c *config) { c.maxRetries = n } 
 // WithGlobalLimit sets the global limit the client keeps to: requests per window (default 50
 // per second, Discord's default; large bots may have been granted more). The client keeps
 // margin on top of the window (default 100 ms) so that jitter in network latency does not turn
-// a burst that was legal when sent into one that is not when it arrives.
+// a burst that was legal when sent into one that is not when it arrives. requests 0 turns the
+// client-side global limit off (Discord's global 429s are still honoured).
 func WithGlobalLimit(requests int, window, margin time.Duration) Option {
 	return func(c *config) { c.globalLimit, c.globalWindow, c.globalMargin = requests, window, margin }
 }
@@ -124,8 +125,9 @@ func defaultConfig() config {
 	}
 }
 
-// New returns a Client for a bot token (without the "Bot " prefix). It fails with an error
-// wrapping ErrInvalidOption for an empty or malformed token or a bad option.
+// New returns a Client for a bot token; a leading "Bot " is dropped, the client adds it. It
+// fails with an error wrapping ErrInvalidOption for an empty or malformed token or a bad
+// option.
 func New(token string, opts ...Option) (*Client, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
