@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -389,13 +390,13 @@ func TestWaitPastDeadlineFailsFast(t *testing.T) {
 	// The bucket resets in 10 s of clock time, 1 s of wall time; the deadline is 200 ms away.
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := e.client.CreateMessage(short, ch, messaging.MessageCreate{Content: "second"})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
-	if took := time.Since(start); took > 150*time.Millisecond {
-		t.Fatalf("took %v to fail; it should not wait for a deadline it cannot meet", took)
+	// It failed at once, knowing the wait was too long, not by sitting out the deadline.
+	if !strings.Contains(err.Error(), "exceeds the context deadline") || short.Err() != nil {
+		t.Fatalf("err = %v (ctx err %v)", err, short.Err())
 	}
 	if messaging.Queued(e.client) != 0 {
 		t.Fatal("request left in the queue")
