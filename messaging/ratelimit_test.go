@@ -381,14 +381,14 @@ func TestFIFOWithinBucket(t *testing.T) {
 }
 
 func TestWaitPastDeadlineFailsFast(t *testing.T) {
-	e := newEnv(t, 10, withMsgLimit(1, 10*time.Second))
+	e := newEnv(t, 10, withMsgLimit(1, 100*time.Second))
 	ctx := testCtx(t)
 	ch := e.seed.ChannelIDs[0]
 	if _, err := e.client.CreateMessage(ctx, ch, messaging.MessageCreate{Content: "first"}); err != nil {
 		t.Fatal(err)
 	}
-	// The bucket resets in 10 s of clock time, 1 s of wall time; the deadline is 200 ms away.
-	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	// The bucket resets in 100 s of clock time, 10 s of wall time; the deadline is 2 s away.
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err := e.client.CreateMessage(short, ch, messaging.MessageCreate{Content: "second"})
 	if !errors.Is(err, context.DeadlineExceeded) {
