@@ -40,7 +40,9 @@ func newEncoder(compress string) (encoder, error) {
 		e := &zstdEncoder{}
 		// One goroutine-free encoder per connection; a single frame that never ends, flushed per
 		// message.
-		w, err := zstd.NewWriter(&e.buf, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+		// SpeedFastest with lower memory keeps hundreds of simulated shards cheap.
+		w, err := zstd.NewWriter(&e.buf, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20),
+			zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			return nil, fmt.Errorf("fakediscord: zstd writer: %w", err)
 		}
