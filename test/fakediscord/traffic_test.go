@@ -177,3 +177,45 @@ func TestWaitForContext(t *testing.T) {
 		t.Fatal("Changed did not fire")
 	}
 }
+
+// TestConcurrentDispatchKeepsOrder: dispatches from many goroutines reach the client with
+// contiguous sequence numbers, in the order the server numbered them.
+func TestConcurrentDispatchKeepsOrder(t *testing.T) {
+	s := newServer(t, WithGuilds(1))
+	c, _ := connect(t, s, 0, 1, dialOpts{compress: "zlib-stream"})
+	const workers, each = 8, 100
+	done := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				if err := s.DispatchToShard(0, "E", map[string]any{"w": w, "i": i}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range workers {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := map[int]int{}
+	seq := int64(1 + len(s.Guilds()))
+	for range workers * each {
+		env := c.expect(events.OpDispatch, "E")
+		if env.S != seq+1 {
+			t.Fatalf("seq %d after %d", env.S, seq)
+		}
+		seq = env.S
+		var d struct{ W, I int }
+		if env.Decode(&d) != nil {
+			t.Fatal("decode")
+		}
+		if prev, ok := last[d.W]; ok && d.I != prev+1 {
+			t.Fatalf("worker %d: %d after %d", d.W, d.I, prev)
+		}
+		last[d.W] = d.I
+	}
+}
