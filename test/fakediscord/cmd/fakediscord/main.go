@@ -15,7 +15,9 @@
 // followed by one line for humans that starts with "fakediscord:". With -json it prints a single
 // JSON object instead. It runs until SIGINT or SIGTERM, then closes every connection and exits.
 // CONTROL_URL is the JSON control API (dispatch events, inject faults, start chaos, read the
-// ledger); see docs/fakediscord.md.
+// ledger); see docs/fakediscord.md. Unless -rest=false, REST_URL also serves the REST simulator
+// (package restsim) joined to the gateway's guilds, with its own control routes under
+// CONTROL_URL/rest/ (scripted users' messages and slash commands, the bot's messages).
 package main
 
 import (

@@ -248,3 +248,81 @@ func TestRunBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// post sends a JSON body with a DiscordBot user agent and returns the status and body.
+func post(t *testing.T, url, auth, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "DiscordBot (https://example.test, 1.0)")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr, Timeout: testTimeout}).Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestRunRESTBridge(t *testing.T) {
+	lines, stop := startRun(t, "-json", "-guilds", "2")
+	var info Info
+	if err := json.Unmarshal([]byte(lines[0]), &info); err != nil {
+		t.Fatal(err)
+	}
+	var world struct {
+		Guilds []struct {
+			ID          string `json:"id"`
+			TextChannel string `json:"text_channel_id"`
+		} `json:"guilds"`
+	}
+	if code := get(t, info.ControlURL+"/rest/world", "", &world); code != 200 || len(world.Guilds) != 2 {
+		t.Fatalf("GET /rest/world: %d %+v", code, world)
+	}
+	// The bot can write in a gateway guild's channel over REST, and the message is kept.
+	ch := world.Guilds[0].TextChannel
+	if code, body := post(t, info.RESTURL+"/channels/"+ch+"/messages", "Bot "+info.Token, `{"content":"hello"}`); code != 200 {
+		t.Fatalf("create message: %d %s", code, body)
+	}
+	var msgs []struct {
+		Content string `json:"content"`
+	}
+	if code := get(t, info.ControlURL+"/rest/messages?channel_id="+ch, "", &msgs); code != 200 || len(msgs) != 1 || msgs[0].Content != "hello" {
+		t.Errorf("GET /rest/messages: %d %+v", code, msgs)
+	}
+	// No bot is connected: a scripted user's message finds no session.
+	if code, body := post(t, info.ControlURL+"/rest/messages", "", `{"guild_id":"`+world.Guilds[0].ID+`","member":0,"content":"hi"}`); code != 409 {
+		t.Errorf("POST /rest/messages without a session: %d %s, want 409", code, body)
+	}
+	if err, _ := stop(); err != nil {
+		t.Errorf("run returned %v", err)
+	}
+}
+
+func TestRunWithoutREST(t *testing.T) {
+	lines, stop := startRun(t, "-json", "-rest=false")
+	var info Info
+	if err := json.Unmarshal([]byte(lines[0]), &info); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(t, info.ControlURL+"/rest/world", "", nil); code != 404 {
+		t.Errorf("GET /rest/world with -rest=false: %d, want 404", code)
+	}
+	if code, _ := post(t, info.RESTURL+"/channels/1/messages", "Bot "+info.Token, `{"content":"x"}`); code != 404 {
+		t.Errorf("create message with -rest=false: %d, want 404", code)
+	}
+	if code := get(t, info.RESTURL+"/gateway/bot", "Bot "+info.Token, nil); code != 200 {
+		t.Errorf("GET /gateway/bot with -rest=false: %d", code)
+	}
+	if err, _ := stop(); err != nil {
+		t.Errorf("run returned %v", err)
+	}
+}
