@@ -55,8 +55,8 @@ var OverflowBuffer = Overflow{}
 func OverflowDrop(limit int) Overflow { return Overflow{limit: max(limit, 1)} }
 
 // Backoff is the reconnect delay schedule: the first retry after a connection that worked goes
-// at once, the n-th consecutive one after Base × Multiplier^(n-2), at most Max, spread by
-// ±Jitter (a fraction).
+// within Base × Jitter, the n-th consecutive one after Base × Multiplier^(n-2), at most Max,
+// spread by ±Jitter (a fraction).
 type Backoff struct {
 	Base       time.Duration
 	Multiplier float64

@@ -237,12 +237,14 @@ func (s *shard) drainSends() {
 	}
 }
 
-// backoffDelay returns the wait before the attempt-th consecutive reconnect (attempt ≥ 1).
+// backoffDelay returns the wait before the attempt-th consecutive reconnect (attempt ≥ 1). The
+// first goes almost at once (within Base × Jitter, so that shards dropped together do not all
+// redial in the same instant); later ones back off exponentially.
 func (c *Conn) backoffDelay(attempt int) time.Duration {
-	if attempt <= 1 {
-		return 0
-	}
 	b := c.cfg.backoff
+	if attempt <= 1 {
+		return time.Duration(rand.Float64() * b.Jitter * float64(b.Base))
+	}
 	d := float64(b.Base)
 	for i := 2; i < attempt && d < float64(b.Max); i++ {
 		d *= b.Multiplier

@@ -20,6 +20,7 @@ func TestMoveShardWithExportedState(t *testing.T) {
 	srv := newServer(t, clk, fakediscord.WithShardCount(2), fakediscord.WithGuilds(4), fakediscord.WithMaxConcurrency(2))
 	connA, recA := connectBot(t, srv, clk)
 	ready(t, recA)
+	recA.wait(t, "the GUILD_CREATEs", func(evs []connections.Event) bool { return countType(evs, "GUILD_CREATE") == 4 })
 	ctx := ctxT(t)
 
 	states, err := connA.ShardStates(ctx, 1)
