@@ -3,6 +3,7 @@ package fakediscord
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/cordage/cordage/events"
@@ -74,8 +75,22 @@ func (s *Server) dispatchNewLocked(sess *session, t string, guild events.Snowfla
 	return nil
 }
 
+// dispatchBytes writes a dispatch in Discord's own key order, {"t":…,"s":…,"op":0,"d":…}: clients
+// (Cordage's ParseEnvelope among them) may read the head of the frame without scanning d.
 func dispatchBytes(e *entry) []byte {
-	return events.Envelope{Op: events.OpDispatch, D: e.d, S: e.seq, T: e.t}.AppendJSON(make([]byte, 0, len(e.d)+len(e.t)+48))
+	buf := make([]byte, 0, len(e.d)+len(e.t)+48)
+	buf = append(buf, `{"t":`...)
+	tj, _ := json.Marshal(e.t)
+	buf = append(buf, tj...)
+	buf = append(buf, `,"s":`...)
+	buf = strconv.AppendInt(buf, e.seq, 10)
+	buf = append(buf, `,"op":0,"d":`...)
+	if len(e.d) == 0 {
+		buf = append(buf, "null"...)
+	} else {
+		buf = append(buf, e.d...)
+	}
+	return append(buf, '}')
 }
 
 func envelopeBytes(op events.Op, d []byte) []byte {
