@@ -278,7 +278,7 @@ loop:
 
 // printStatus writes one progress line.
 func printStatus(w io.Writer, s status, extra string, rate float64, overwrite bool) {
-	line := fmt.Sprintf("shards %d/%d ready | %d events (%.0f/s) | pings answered %d/%d, /ping %d | reconnects survived %d",
+	line := fmt.Sprintf("shards %d/%d ready | %d events (%.0f/s) | !ping answered %d/%d | /ping answered %d | reconnects survived %d",
 		s.shardsReady, s.shards, s.events, rate, s.pongs, s.pings, s.slash, s.reconnects)
 	if s.replyErrors > 0 {
 		line += fmt.Sprintf(" | %d reply errors", s.replyErrors)

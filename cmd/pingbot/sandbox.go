@@ -320,7 +320,11 @@ func runSandbox(ctx context.Context, st settings, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "  events received:   %d (%.0f/s), duplicate ping deliveries seen by the bot: %d\n", s.events, float64(s.events)/elapsed.Seconds(), b.dupDeliveries.Load())
 	fmt.Fprintf(stdout, "  faults injected:   %d of %d planned (%s)\n", applied, len(faults), faultList(kinds))
 	fmt.Fprintf(stdout, "  reconnects survived: %d\n", s.reconnects)
-	fmt.Fprintf(stdout, "  REST requests:     %+v\n", ms)
+	limited := int64(0)
+	for _, n := range ms.RateLimited {
+		limited += n
+	}
+	fmt.Fprintf(stdout, "  REST:              %d requests, %d retried, %d rate-limited (429)\n", ms.Requests, ms.Retries, limited)
 	if botErr != nil && !errors.Is(botErr, context.Canceled) {
 		fmt.Fprintf(stdout, "  runtime error:     %v\n", botErr)
 	}
