@@ -7,10 +7,13 @@
 //   3. after the simulator drops shard 0's connection (through the control API), the client
 //      resumes: RESUMED arrives, no second READY, and a dispatch emitted around the drop
 //      reaches the client exactly once;
-//   4. after op 7 Reconnect on the last shard, the client resumes there too;
-//   5. with zlib-stream, a message whose inflated end falls exactly on a 32 KiB boundary of the
+//   4. a scripted user's "!ping" (the control API's REST bridge) reaches the client on the
+//      gateway; the client answers "pong" over REST with @discordjs/rest, its message comes
+//      back on the gateway as MESSAGE_CREATE, and the simulator's channel holds both;
+//   5. after op 7 Reconnect on the last shard, the client resumes there too;
+//   6. with zlib-stream, a message whose inflated end falls exactly on a 32 KiB boundary of the
 //      stream (the simulator's zlib-boundary fault) still decodes;
-//   6. with INTEROP_INVALIDATE=1, after op 9 d=false on shard 0 the client identifies again
+//   7. with INTEROP_INVALIDATE=1, after op 9 d=false on shard 0 the client identifies again
 //      (waiting out the 5 s identify spacing) and gets a new session with READY and its guilds.
 //
 // Input comes from the environment (the Go test sets it from the simulator's printed URLs):
@@ -19,7 +22,7 @@
 //   FAKEDISCORD_TOKEN        the bot token the simulator accepts
 //   INTEROP_COMPRESSION      "none" (default) or "zlib" (zlib-stream inflated by node:zlib)
 //   INTEROP_TIMEOUT_MS       overall bound, default 30000
-//   INTEROP_INVALIDATE       "1" to run step 6 (adds about 5 s)
+//   INTEROP_INVALIDATE       "1" to run step 7 (adds about 5 s)
 //   INTEROP_VERBOSE          non-empty: log every dispatch and the client's debug lines to stderr
 //
 // Exit 0 and one JSON summary line on stdout on success; exit 1 with "interop: FAIL: ..." on
@@ -128,6 +131,18 @@ async function main() {
 		});
 	}
 	// Markers travel in the message id (a snowflake-shaped string), which no intent rule strips.
+	// Callbacks that look at every MESSAGE_CREATE, for the ping-pong step.
+	const messageWaiters = new Set();
+	const nextMessage = (pred) =>
+		new Promise((resolve) => {
+			const w = (d, shardId) => {
+				if (pred(d, shardId)) {
+					messageWaiters.delete(w);
+					resolve({ d, shardId });
+				}
+			};
+			messageWaiters.add(w);
+		});
 	const marker = String(BigInt(Date.now()) << 22n | BigInt(process.pid & 0x3fffff));
 	const boundaryMarker = String(BigInt(marker) + 1n);
 
@@ -189,6 +204,7 @@ async function main() {
 				st.resumedOnce.resolve();
 				break;
 			case 'MESSAGE_CREATE':
+				for (const w of messageWaiters) w(payload.d, shardId);
 				if (payload.d?.id === marker) {
 					st.markerSeen++;
 					if (st.markerSeen > 1) fail(`shard ${shardId}: the marker event arrived ${st.markerSeen} times`);
@@ -253,6 +269,27 @@ async function main() {
 		}
 	}
 
+	let pingPong = false;
+	if (guild0 !== undefined) {
+		phase = 'ping-pong through the REST bridge';
+		const pingSeen = nextMessage((d, sh) => d.content === '!ping' && d.guild_id === guild0 && sh === 0);
+		const ping = await control('POST', '/rest/messages', { guild_id: guild0, member: 0, content: '!ping' });
+		const { d: pingMsg } = await pingSeen;
+		if (pingMsg.id !== String(ping.id)) fail(`the gateway's !ping has id ${pingMsg.id}, the bridge said ${ping.id}`);
+		if (pingMsg.author?.bot) fail('the scripted user\'s message is marked as from a bot');
+		const pongSeen = nextMessage((d) => d.content === 'pong' && d.channel_id === pingMsg.channel_id);
+		const pong = await rest.post(`/channels/${pingMsg.channel_id}/messages`, {
+			body: { content: 'pong', message_reference: { message_id: pingMsg.id } },
+		});
+		const { d: pongMsg, shardId: pongShard } = await pongSeen;
+		if (pongMsg.id !== pong.id || pongShard !== 0) fail(`pong echoed as ${pongMsg.id} on shard ${pongShard}, created as ${pong.id} on a guild of shard 0`);
+		if (!pongMsg.author?.bot) fail('the echo of the bot\'s own message is not marked as from a bot');
+		const stored = await control('GET', `/rest/messages?channel_id=${pingMsg.channel_id}`);
+		const contents = stored.map((m) => m.content);
+		if (!contents.includes('!ping') || !contents.includes('pong')) fail(`the channel holds ${JSON.stringify(contents)}`);
+		pingPong = true;
+	}
+
 	phase = 'op 7 reconnect and resume';
 	const sLast = shards.get(shardCount - 1);
 	const resumedBefore = sLast.resumed;
@@ -285,6 +322,7 @@ async function main() {
 		shards: shardCount,
 		session_id_before_drop: sessionBefore,
 		invalidated: invalidate,
+		ping_pong: pingPong,
 		zlib_boundary_checked: boundaryChecked,
 		per_shard: [...shards.entries()].map(([id, s]) => ({
 			shard: id,

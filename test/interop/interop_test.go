@@ -31,7 +31,8 @@ const (
 
 // TestDiscordJS runs @discordjs/ws against the standalone simulator: READY and the
 // GUILD_CREATEs of two shards, acknowledged heartbeats, a resume after the simulator drops
-// shard 0, a resume after op 7 on shard 1 and, in the plain run, a new session after op 9
+// shard 0, a scripted user's message answered over REST with @discordjs/rest (the answer comes
+// back on the gateway), a resume after op 7 on shard 1 and, in the plain run, a new session after op 9
 // d=false on shard 0. The simulator's own records must agree: one accepted identify per session,
 // no pacing violation, and one resume of each shard's first session through the resume URL that
 // replays what the client missed.
@@ -64,6 +65,9 @@ func TestDiscordJS(t *testing.T) {
 			summary := runNode(t, node, info, tc.compression, tc.invalidate)
 			if summary.Shards != shards {
 				t.Errorf("node summary: %d shards, want %d", summary.Shards, shards)
+			}
+			if !summary.PingPong {
+				t.Errorf("node summary: the !ping / pong exchange through the REST bridge did not run")
 			}
 			if tc.compression == "zlib" && !summary.ZlibBoundaryChecked {
 				t.Errorf("node summary: the zlib window-boundary message was not checked")
@@ -234,6 +238,7 @@ type nodeSummary struct {
 	Shards              int    `json:"shards"`
 	SessionBeforeDrop   string `json:"session_id_before_drop"`
 	ZlibBoundaryChecked bool   `json:"zlib_boundary_checked"`
+	PingPong            bool   `json:"ping_pong"`
 	PerShard            []struct {
 		Shard         int `json:"shard"`
 		Ready         int `json:"ready"`
@@ -446,14 +451,20 @@ func checkLedger(t *testing.T, info simInfo, shards int, invalidated bool, sessi
 	}
 }
 
-// checkUserAgent: @discordjs/rest called GET /gateway/bot with a DiscordBot user agent.
+// checkUserAgent: every REST request came from @discordjs/rest, with a DiscordBot user agent.
 func checkUserAgent(t *testing.T, info simInfo) {
 	t.Helper()
 	var ua struct {
 		UserAgents []string `json:"user_agents"`
 	}
 	getJSON(t, info.ControlURL+"/user-agents", &ua)
-	if len(ua.UserAgents) == 0 || !strings.HasPrefix(ua.UserAgents[0], "DiscordBot (") {
-		t.Errorf("REST user agents %q: want @discordjs/rest's DiscordBot (...) agent", ua.UserAgents)
+	// GET /gateway/bot and the pong message at least.
+	if len(ua.UserAgents) < 2 {
+		t.Errorf("REST user agents %q: want at least two requests", ua.UserAgents)
+	}
+	for _, a := range ua.UserAgents {
+		if !strings.HasPrefix(a, "DiscordBot (") {
+			t.Errorf("REST user agent %q: want @discordjs/rest's DiscordBot (...) agent", a)
+		}
 	}
 }
