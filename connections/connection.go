@@ -40,6 +40,8 @@ const (
 	inResumed
 	inReadError
 	inCorrupt
+	inDispatch // classify only: a dispatch, handled by the reader itself
+	inIgnore   // classify only: nothing to do
 )
 
 type inMsg struct {
@@ -384,14 +386,20 @@ func (s *shard) read(ws *websocket.Conn, in chan<- inMsg, connDone <-chan struct
 			}
 			msg = m
 		}
-		env, err := events.ParseEnvelope(msg)
-		if err != nil {
+		env, m, err := classify(msg)
+		switch {
+		case err != nil && m.kind == inCorrupt:
+			pass(m)
+			return
+		case err != nil:
 			s.log.Warn("undecodable gateway message", zap.Int("bytes", len(msg)), zap.Error(err))
 			continue
-		}
-		var m inMsg
-		switch env.Op {
-		case events.OpDispatch:
+		case m.kind == inIgnore:
+			if ce := s.log.Check(zap.DebugLevel, "ignoring unknown opcode"); ce != nil {
+				ce.Write(zap.Stringer("op", env.Op))
+			}
+			continue
+		case m.kind == inDispatch:
 			// D points into a buffer the next read reuses; the event gets its own copy.
 			env.D = bytes.Clone(env.D)
 			k, ok := s.dispatch(env, &replayed)
@@ -399,33 +407,44 @@ func (s *shard) read(ws *websocket.Conn, in chan<- inMsg, connDone <-chan struct
 				continue
 			}
 			m.kind = k
-		case events.OpHello:
-			var h events.Hello
-			if err := env.Decode(&h); err != nil || h.HeartbeatInterval <= 0 {
-				pass(inMsg{kind: inCorrupt, err: fmt.Errorf("bad hello")})
-				return
-			}
-			m = inMsg{kind: inHello, interval: time.Duration(h.HeartbeatInterval) * time.Millisecond}
-		case events.OpHeartbeatACK:
-			m.kind = inAck
-		case events.OpHeartbeat:
-			m.kind = inHeartbeatRequest
-		case events.OpReconnect:
-			m.kind = inReconnect
-		case events.OpInvalidSession:
-			var r bool
-			_ = json.Unmarshal(env.D, &r)
-			m = inMsg{kind: inInvalidSession, resumable: r}
-		default:
-			if ce := s.log.Check(zap.DebugLevel, "ignoring unknown opcode"); ce != nil {
-				ce.Write(zap.Stringer("op", env.Op))
-			}
-			continue
 		}
 		if !pass(m) {
 			return
 		}
 	}
+}
+
+// classify decodes one gateway message and says what the reader does with it. A message that
+// is not an envelope is an error to log and skip; a Hello without a usable interval breaks the
+// connection (inCorrupt). For a dispatch, env.D still points into msg.
+func classify(msg []byte) (events.Envelope, inMsg, error) {
+	env, err := events.ParseEnvelope(msg)
+	if err != nil {
+		return env, inMsg{kind: inIgnore}, err
+	}
+	switch env.Op {
+	case events.OpDispatch:
+		return env, inMsg{kind: inDispatch}, nil
+	case events.OpHello:
+		var h events.Hello
+		if err := env.Decode(&h); err != nil || h.HeartbeatInterval <= 0 {
+			err = fmt.Errorf("connections: bad hello (%d bytes)", len(msg))
+			return env, inMsg{kind: inCorrupt, err: err}, err
+		}
+		return env, inMsg{kind: inHello, interval: time.Duration(h.HeartbeatInterval) * time.Millisecond}, nil
+	case events.OpHeartbeatACK:
+		return env, inMsg{kind: inAck}, nil
+	case events.OpHeartbeat:
+		return env, inMsg{kind: inHeartbeatRequest}, nil
+	case events.OpReconnect:
+		return env, inMsg{kind: inReconnect}, nil
+	case events.OpInvalidSession:
+		// Anything but true (false, null, garbage) means the session cannot be resumed.
+		var r bool
+		_ = json.Unmarshal(env.D, &r)
+		return env, inMsg{kind: inInvalidSession, resumable: r}, nil
+	}
+	return env, inMsg{kind: inIgnore}, nil
 }
 
 // readMessage reads one websocket message into buf's storage, which it reuses from message to
