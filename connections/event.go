@@ -52,8 +52,8 @@ func (k Kind) String() string {
 // events.ShardReady value).
 //
 // Per shard, events arrive in order. Runtime events that concern the whole connection
-// (ConnectedAllShards, ReShard) carry Shard -1, except ConnectedAllShards, which follows the
-// READY that completed the set.
+// (ConnectedAllShards, ReShard) carry Shard -1; ConnectedAllShards arrives after the READY that
+// completed the set.
 type Event struct {
 	Shard   int
 	Kind    Kind

@@ -11,6 +11,7 @@ import (
 	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/shardctl"
 	"github.com/cordage/cordage/test/fakediscord"
 )
 
@@ -141,7 +142,12 @@ func TestLedgerUnderChaos(t *testing.T) {
 				srv := newServer(t, clk, fakediscord.WithShardCount(shards), fakediscord.WithGuilds(8),
 					fakediscord.WithMaxConcurrency(shards), fakediscord.WithSeed(seed),
 					fakediscord.WithHeartbeatInterval(20*time.Second))
-				conn, rec := connectBot(t, srv, clk, connections.WithCompression(comp))
+				// A wider identify spacing than the default 5.5 s: at 100× a few milliseconds of
+				// scheduling delay on a busy machine are half a second of protocol time, which
+				// would make the simulator refuse identifies for pacing and turn a fault into a
+				// string of lost sessions that says nothing about the runtime.
+				gate := shardctl.NewLocalGate(shards, shardctl.WithGateClock(clk), shardctl.WithInterval(7*time.Second))
+				conn, rec := connectBot(t, srv, clk, connections.WithCompression(comp), connections.WithIdentifyGate(gate))
 				rec.wait(t, "all shards connected", func(evs []connections.Event) bool {
 					return count(evs, connections.KindConnectedAllShards) == 1
 				})
