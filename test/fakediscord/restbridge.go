@@ -74,26 +74,52 @@ func (b *RESTBridge) Stats() BridgeStats {
 	return BridgeStats{Echoed: b.echoed.Load(), EchoLost: b.echoLost.Load()}
 }
 
-var createMessagePath = regexp.MustCompile(`^(?:/api/v\d+)?/channels/(\d+)/messages$`)
+// Routes that create a message in a channel: a message, a follow-up (answered with the message
+// under ?wait=true), and an interaction callback (whose message is the original response).
+var (
+	createMessagePath = regexp.MustCompile(`^(?:/api/v\d+)?/channels/\d+/messages$`)
+	followupPath      = regexp.MustCompile(`^(?:/api/v\d+)?/webhooks/\d+/[^/]+$`)
+	callbackPath      = regexp.MustCompile(`^(?:/api/v\d+)?/interactions/(\d+)/[^/]+/callback$`)
+)
 
 // ServeHTTP hands the request to the REST simulator and, when it created a message, sends the
-// message to the gateway as MESSAGE_CREATE.
+// message to the gateway as MESSAGE_CREATE, as Discord does for messages, follow-ups and
+// interaction responses.
 func (b *RESTBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !createMessagePath.MatchString(r.URL.Path) {
+	if r.Method != http.MethodPost {
 		b.sim.ServeHTTP(w, r)
 		return
 	}
-	tee := &teeWriter{ResponseWriter: w}
-	b.sim.ServeHTTP(tee, r)
-	if tee.status != http.StatusOK {
-		return
+	path := r.URL.Path
+	switch {
+	case createMessagePath.MatchString(path), followupPath.MatchString(path):
+		tee := &teeWriter{ResponseWriter: w}
+		b.sim.ServeHTTP(tee, r)
+		if tee.status != http.StatusOK {
+			return // a follow-up without ?wait=true answers 204: its message is not known here
+		}
+		body, err := decodeContent(tee.Header().Get("Content-Encoding"), tee.buf.Bytes())
+		if err != nil {
+			b.s.log.Warn("restbridge: cannot read a created message")
+			return
+		}
+		b.echo(body)
+	case callbackPath.MatchString(path):
+		tee := &teeWriter{ResponseWriter: w}
+		b.sim.ServeHTTP(tee, r)
+		if tee.status/100 != 2 {
+			return
+		}
+		id, err := events.ParseSnowflake(callbackPath.FindStringSubmatch(path)[1])
+		if err != nil {
+			return
+		}
+		if st := b.sim.InteractionState(id); st.Original != nil && (st.ResponseType == 4 || st.ResponseType == 5) {
+			b.echo(st.Original)
+		}
+	default:
+		b.sim.ServeHTTP(w, r)
 	}
-	body, err := decodeContent(tee.Header().Get("Content-Encoding"), tee.buf.Bytes())
-	if err != nil {
-		b.s.log.Warn("restbridge: cannot read a created message")
-		return
-	}
-	b.echo(body)
 }
 
 // echo dispatches a message the bot created, with the member Discord adds in guilds.

