@@ -71,6 +71,8 @@ type settings struct {
 	jsonOut        bool
 	verbose        bool
 	rest           bool
+	intentFilter   bool
+	replayLimit    int
 }
 
 func parseFlags(args []string, stderr io.Writer) (settings, error) {
@@ -95,6 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.BoolVar(&st.chaos, "chaos", false, "inject a seeded random mix of faults from the start")
 	fs.DurationVar(&st.chaosInterval, "chaos-interval", 5*time.Second, "mean clock time between chaos faults")
 	fs.IntVar(&st.chaosCount, "chaos-count", 20, "how many faults chaos injects before it stops")
+	fs.BoolVar(&st.intentFilter, "intent-filter", false, "deliver injected events only to sessions that identified with the intent Discord requires for them")
+	fs.IntVar(&st.replayLimit, "replay-limit", 50000, "dispatches per session kept for replay; a resume from further back gets op 9 (0: keep all)")
 	fs.BoolVar(&st.jsonOut, "json", false, "print the URLs and token as one JSON line instead of KEY=value lines")
 	fs.BoolVar(&st.rest, "rest", true, "serve the REST simulator joined with the gateway (bot messages come back as MESSAGE_CREATE; scripted users under CONTROL_URL/rest/)")
 	fs.BoolVar(&st.verbose, "v", false, "log what the simulator does to stderr (the token is never logged)")
@@ -109,6 +113,8 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 		return st, errors.New("-token must not be empty")
 	case strings.ContainsAny(st.token, " \t\r\n"):
 		return st, errors.New("-token must not contain whitespace")
+	case st.replayLimit < 0:
+		return st, errors.New("-replay-limit must not be negative")
 	case st.heartbeatGrace < 0:
 		return st, errors.New("-heartbeat-grace must not be negative")
 	case st.timeScale <= 0:
@@ -149,7 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if st.timeScale != 1 {
 		clk = clock.Scaled(st.timeScale)
 	}
-	srv, err := fakediscord.New(
+	opts := []fakediscord.Option{
 		fakediscord.WithToken(st.token),
 		fakediscord.WithShardCount(st.shards),
 		fakediscord.WithGuilds(st.guilds),
@@ -162,7 +168,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fakediscord.WithZlibSplit(st.zlibSplit),
 		fakediscord.WithSeed(st.seed),
 		fakediscord.WithLogger(log),
-	)
+		fakediscord.WithReplayLimit(st.replayLimit),
+	}
+	if st.intentFilter {
+		opts = append(opts, fakediscord.WithIntentFilter())
+	}
+	srv, err := fakediscord.New(opts...)
 	if err != nil {
 		return err
 	}

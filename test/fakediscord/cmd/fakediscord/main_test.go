@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 )
 
@@ -240,6 +241,7 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-max-concurrency", "0"}, "max_concurrency"},
 		{[]string{"-heartbeat-interval", "0s"}, "heartbeat interval"},
 		{[]string{"-heartbeat-grace", "-1s"}, "-heartbeat-grace"},
+		{[]string{"-replay-limit", "-1"}, "-replay-limit"},
 	} {
 		var stderr lockedBuffer
 		err := run(context.Background(), tc.args, io.Discard, &stderr)
@@ -324,5 +326,65 @@ func TestRunWithoutREST(t *testing.T) {
 	}
 	if err, _ := stop(); err != nil {
 		t.Errorf("run returned %v", err)
+	}
+}
+
+// identifyGuildsOnly connects one session of shard 0 with the GUILDS intent only and returns
+// the connection (closed when the test ends) and the id of one of its guilds.
+func identifyGuildsOnly(t *testing.T, info Info) string {
+	t.Helper()
+	ws, res, err := websocket.DefaultDialer.Dial(info.GatewayURL+"?v=10&encoding=json", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	res.Body.Close()
+	t.Cleanup(func() { ws.Close() })
+	_ = ws.SetReadDeadline(time.Now().Add(testTimeout))
+	var hello struct{ Op int }
+	if err := ws.ReadJSON(&hello); err != nil || hello.Op != 10 {
+		t.Fatalf("hello: op %d, %v", hello.Op, err)
+	}
+	err = ws.WriteJSON(map[string]any{"op": 2, "d": map[string]any{
+		"token": info.Token, "intents": 1, "shard": []int{0, 1},
+		"properties": map[string]string{"os": "linux", "browser": "test", "device": "test"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		T string
+		D struct {
+			Guilds []struct {
+				ID string `json:"id"`
+			} `json:"guilds"`
+		}
+	}
+	if err := ws.ReadJSON(&ready); err != nil || ready.T != "READY" || len(ready.D.Guilds) == 0 {
+		t.Fatalf("ready: %+v %v", ready, err)
+	}
+	return ready.D.Guilds[0].ID
+}
+
+func TestRunIntentFilter(t *testing.T) {
+	for _, filter := range []bool{false, true} {
+		args := []string{"-json", "-rest=false"}
+		want := 200
+		if filter {
+			args = append(args, "-intent-filter")
+			want = 409 // the only session lacks GUILD_MESSAGES
+		}
+		lines, stop := startRun(t, args...)
+		var info Info
+		if err := json.Unmarshal([]byte(lines[0]), &info); err != nil {
+			t.Fatal(err)
+		}
+		guild := identifyGuildsOnly(t, info)
+		code, body := post(t, info.ControlURL+"/dispatch", "", `{"guild_id":"`+guild+`","t":"MESSAGE_CREATE","d":{"id":"1"}}`)
+		if code != want {
+			t.Errorf("-intent-filter=%v: MESSAGE_CREATE to a GUILDS-only session: %d %s, want %d", filter, code, body, want)
+		}
+		if err, _ := stop(); err != nil {
+			t.Errorf("run returned %v", err)
+		}
 	}
 }
