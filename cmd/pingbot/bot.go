@@ -22,6 +22,10 @@ import (
 // privileged: enable it for the application in Discord's developer portal.
 const intents = events.IntentGuilds | events.IntentGuildMessages | events.IntentDirectMessages | events.IntentMessageContent
 
+// maxRemembered bounds the set of answered pings: redeliveries come within a resume, minutes at
+// most, never thousands of pings later.
+const maxRemembered = 10000
+
 // pingCommand is /ping: no options.
 type pingCommand struct{}
 
@@ -58,7 +62,8 @@ type bot struct {
 	syncs atomic.Int32 // Syncs in flight, at most one
 
 	mu       sync.Mutex
-	replied  map[events.Snowflake]bool // pings answered, so a redelivered one is not answered twice
+	replied  map[events.Snowflake]bool // recent pings answered, so a redelivered one is not answered twice
+	order    []events.Snowflake        // replied's keys, oldest first, so the set stays bounded
 	shardsOK map[int]bool
 	seenOnce map[int]bool
 
@@ -174,7 +179,14 @@ func (b *bot) onMessage(ctx context.Context, shard int, m *events.Message) {
 	}
 	b.mu.Lock()
 	dup := b.replied[m.ID]
-	b.replied[m.ID] = true
+	if !dup {
+		b.replied[m.ID] = true
+		b.order = append(b.order, m.ID)
+		if len(b.order) > maxRemembered {
+			delete(b.replied, b.order[0])
+			b.order = b.order[1:]
+		}
+	}
 	b.mu.Unlock()
 	if dup {
 		// The runtime delivers each event of a session once; a second delivery would be a bug
