@@ -160,6 +160,9 @@ func (s *shard) serve(ws *websocket.Conn, in <-chan inMsg, release *func()) outc
 		case m := <-in:
 			switch m.kind {
 			case inHello:
+				if beat != nil {
+					continue // a second Hello on one connection: nothing to do
+				}
 				hello.Stop()
 				interval = m.interval
 				if resume {
