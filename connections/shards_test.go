@@ -141,3 +141,27 @@ func TestSessionBudgetRefused(t *testing.T) {
 		t.Fatalf("%d identifies", n)
 	}
 }
+
+// The default gate never identifies past the session-start budget reported at start: when the
+// budget is spent the shard stops (identifying again would get the token reset) instead of
+// looping.
+func TestSessionBudgetExhaustedStops(t *testing.T) {
+	clk := clock.Scaled(scale)
+	srv := newServer(t, clk, fakediscord.WithGuilds(2), fakediscord.WithSessionStartLimit(1000, 2))
+	conn, rec := connectBot(t, srv, clk)
+	ready(t, rec)
+	if err := srv.InvalidateSession(0, false); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitKind(t, connections.KindShardReady, 2)
+	if err := srv.InvalidateSession(0, false); err != nil {
+		t.Fatal(err)
+	}
+	st := rec.waitKind(t, connections.KindShardStopped, 1).Runtime.(events.ShardStopped)
+	if err := conn.Wait(); err == nil {
+		t.Fatalf("connection ended without an error after %+v", st)
+	}
+	if n := len(srv.IdentifyLog()); n != 2 {
+		t.Fatalf("%d identifies with a budget of 2", n)
+	}
+}
