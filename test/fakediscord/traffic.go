@@ -95,6 +95,10 @@ func (s *Server) runTraffic(cfg TrafficConfig, halt <-chan struct{}) {
 		}
 		due := min(int(s.clk.Now().Sub(start).Seconds()*cfg.Rate)+1, cfg.Count)
 		for ; sent < due; sent++ {
+			// A high rate on a fast clock makes batches large: stop must not wait for one to end.
+			if sent%64 == 0 && stopped(halt, s.quit) {
+				return
+			}
 			if len(cfg.Shards) > 0 {
 				_ = s.DispatchToShard(cfg.Shards[sent%len(cfg.Shards)], cfg.Event, cfg.Payload(sent, 0))
 				continue
@@ -129,4 +133,16 @@ func (s *Server) defaultMessage(i int, guild events.Snowflake) any {
 		msg["guild_id"] = guild
 	}
 	return msg
+}
+
+// stopped reports whether either channel is closed, without blocking.
+func stopped(a, b <-chan struct{}) bool {
+	select {
+	case <-a:
+		return true
+	case <-b:
+		return true
+	default:
+		return false
+	}
 }
