@@ -24,6 +24,9 @@ type contender struct {
 	open func(ctx context.Context, sim *simProc, shards []int, count, maxConc int, on func(t string), dial netDial) (close func(), err error)
 	// noDial: open ignores dial (arikawa builds its own websocket dialer)
 	noDial bool
+	// cordage only
+	typed bool
+	comp  connections.Compression
 }
 
 // Compression names used in benchmark names.
@@ -61,7 +64,22 @@ func cordage(comp connections.Compression, typed bool) contender {
 	if typed {
 		name = "cordage+typed"
 	}
-	return contender{name: name, open: func(ctx context.Context, sim *simProc, shards []int, count, maxConc int, on func(string), dial netDial) (func(), error) {
+	return contender{name: name, typed: typed, comp: comp, open: func(ctx context.Context, sim *simProc, shards []int, count, maxConc int, on func(string), dial netDial) (func(), error) {
+		var extra []connections.Option
+		if dial != nil {
+			extra = append(extra, connections.WithDialer(cordageDialer(dial)))
+		}
+		return openCordage(ctx, sim, shards, count, maxConc, on, comp, typed, extra...)
+	}}
+}
+
+// openWith opens a cordage contender with extra options.
+func (c contender) openWith(ctx context.Context, sim *simProc, shards []int, count, maxConc int, on func(string), extra ...connections.Option) (func(), error) {
+	return openCordage(ctx, sim, shards, count, maxConc, on, c.comp, c.typed, extra...)
+}
+
+func openCordage(ctx context.Context, sim *simProc, shards []int, count, maxConc int, on func(string), comp connections.Compression, typed bool, extra ...connections.Option) (func(), error) {
+	{
 		out := make(chan connections.Event, 1024)
 		gw := events.GatewayBot{URL: sim.Gateway, Shards: count, SessionStartLimit: events.SessionStartLimit{
 			Total: 100000, Remaining: 100000, ResetAfter: 86400000, MaxConcurrency: maxConc}}
@@ -87,10 +105,7 @@ func cordage(comp connections.Compression, typed bool) contender {
 				}
 			}
 		})
-		opts := []connections.Option{connections.WithCompression(comp), connections.WithIntents(events.IntentsAll), connections.WithShardCount(count)}
-		if dial != nil {
-			opts = append(opts, connections.WithDialer(cordageDialer(dial)))
-		}
+		opts := append([]connections.Option{connections.WithCompression(comp), connections.WithIntents(events.IntentsAll), connections.WithShardCount(count)}, extra...)
 		c, err := connections.ConnectShards(ctx, sim.Token, out, gw, shards, opts...)
 		if err != nil {
 			close(stop)
@@ -102,7 +117,7 @@ func cordage(comp connections.Compression, typed bool) contender {
 			close(stop)
 			wg.Wait()
 		}, nil
-	}}
+	}
 }
 
 func naive() contender {

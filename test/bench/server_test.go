@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/test/fakediscord"
 )
 
@@ -27,6 +28,7 @@ type serverConfig struct {
 	MaxConcurrency int
 	Guilds         int
 	Members        int
+	Scale          float64 // clock.Scaled factor for the simulator's clock; 0 is the wall clock
 }
 
 // simProc is a running simulator child.
@@ -116,7 +118,15 @@ func runSimChild() int {
 		fmt.Fprintln(os.Stderr, "bench child:", err)
 		return 2
 	}
+	clk := clock.Real()
+	hb := 41250 * time.Millisecond
+	if cfg.Scale > 0 {
+		clk = clock.Scaled(cfg.Scale)
+		// Peers heartbeat on the wall clock: give them the usual interval in wall time.
+		hb = time.Duration(float64(hb) * cfg.Scale)
+	}
 	s, err := fakediscord.New(
+		fakediscord.WithClock(clk), fakediscord.WithHeartbeatInterval(hb),
 		fakediscord.WithShardCount(max(cfg.Shards, 1)),
 		fakediscord.WithMaxConcurrency(max(cfg.MaxConcurrency, 1)),
 		fakediscord.WithGuilds(max(cfg.Guilds, 1)),
@@ -172,6 +182,8 @@ func runSimChild() int {
 			fmt.Println("OK")
 		case "sessions":
 			fmt.Println("OK", len(s.Snapshot().Sessions))
+		case "violations":
+			fmt.Println("OK", s.SpacingViolations())
 		default:
 			fmt.Println("ERR unknown command", f[0])
 		}
