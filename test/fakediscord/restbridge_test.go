@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/test/fakediscord/restsim"
 )
 
@@ -44,7 +45,10 @@ func restDo(t *testing.T, method, url, body string, auth bool, s *Server) (int, 
 // replies over REST, the reply comes back on the gateway; a user runs a registered command, the
 // bot sees INTERACTION_CREATE and answers the callback.
 func TestRESTBridge(t *testing.T) {
-	s := newServer(t, WithGuilds(2), WithMembersPerGuild(3))
+	s := newServer(t, WithGuilds(2), WithMembersPerGuild(3),
+		// Interactions expire 3 s of clock time after creation: a fast clock would let a busy
+		// machine miss that deadline between dispatch and callback.
+		WithClock(clock.Real()))
 	b := NewRESTBridge(s, restsim.Config{})
 	if err := b.MountControl(); err != nil {
 		t.Fatal(err)
