@@ -1,0 +1,274 @@
+package cluster_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/cordage/cordage/connections"
+	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/shardctl/cluster"
+	"github.com/cordage/cordage/shardctl/redistest"
+	"github.com/cordage/cordage/test/fakediscord"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// factor speeds the simulator and the runtimes up: 5 s of identify spacing become 100 ms, a
+// 41.25 s heartbeat 825 ms. The gate runs on Redis time, so its spacing is shortened to match,
+// with 20 % margin.
+const factor = 50
+
+const (
+	gateSpacing = 5 * time.Second / factor * 12 / 10
+	leaseTTL    = time.Second
+	round       = 100 * time.Millisecond
+)
+
+// recorder is a consumer of one node's Out channel.
+type recorder struct {
+	mu   sync.Mutex
+	evs  []connections.Event
+	stop chan struct{}
+	done chan struct{}
+}
+
+func consume(out <-chan connections.Event) *recorder {
+	r := &recorder{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for {
+			select {
+			case ev := <-out:
+				r.mu.Lock()
+				r.evs = append(r.evs, ev)
+				r.mu.Unlock()
+			case <-r.stop:
+				return
+			}
+		}
+	}()
+	return r
+}
+
+func (r *recorder) close() { close(r.stop); <-r.done }
+
+func (r *recorder) events() []connections.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]connections.Event(nil), r.evs...)
+}
+
+type env struct {
+	srv    *fakediscord.Server
+	redis  *redistest.Server
+	gw     events.GatewayBot
+	client *http.Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	rs := redistest.Start(t)
+	srv := fakediscord.NewTest(t, fakediscord.WithShardCount(8), fakediscord.WithGuilds(16),
+		fakediscord.WithMaxConcurrency(2), fakediscord.WithClock(clock.Scaled(factor)))
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	gw, err := connections.GetWebsocketGateway(t.Context(), srv.Token(), connections.WithAPIURL(srv.RESTURL()), connections.WithHTTPClient(client))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{srv: srv, redis: rs, gw: gw, client: client}
+}
+
+func (e *env) nodeConfig(id string, rdb redis.UniversalClient, out chan<- connections.Event) cluster.Config {
+	return cluster.Config{
+		Redis: rdb, Token: e.srv.Token(), Gateway: e.gw, Out: out, NodeID: id,
+		ConnOptions: []connections.Option{
+			connections.WithAPIURL(e.srv.RESTURL()), connections.WithHTTPClient(e.client),
+			connections.WithClock(clock.Scaled(factor)), connections.WithCompression(connections.None),
+		},
+		IdentifySpacing: gateSpacing, LeaseTTL: leaseTTL, Round: round,
+	}
+}
+
+// allLive: every shard has exactly one connected session.
+func allLive(count int) func(*fakediscord.Snapshot) bool {
+	return func(sn *fakediscord.Snapshot) bool {
+		for s := range count {
+			if len(sn.Live(s)) != 1 {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func accepted(log []fakediscord.IdentifyRecord) int {
+	n := 0
+	for _, r := range log {
+		if r.Accepted {
+			n++
+		}
+	}
+	return n
+}
+
+// Three nodes in one process share 8 shards; one leaves gracefully and its shards move to the
+// others by resume; Redis dies and comes back while the shards stay connected; traffic through it
+// all reaches the consumers exactly once.
+func TestNodesShareHandOffAndSurviveRedis(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var nodes []*cluster.Node
+	var recs []*recorder
+	var storeErrors atomic.Int32
+	obs := &countingObserver{storeErrors: &storeErrors}
+	for _, id := range []string{"a", "b", "c"} {
+		out := make(chan connections.Event)
+		recs = append(recs, consume(out))
+		cfg := e.nodeConfig(id, e.redis.Client(), out)
+		cfg.Observer = obs
+		n, err := cluster.Start(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	defer func() {
+		for i, n := range nodes {
+			if n != nil {
+				n.Close()
+			}
+			recs[i].close()
+		}
+	}()
+	if err := e.srv.WaitFor(ctx, allLive(8)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	// 4 per clock second (20 ms) is 200 per second: the traffic runs through the hand-off and
+	// the Redis outage.
+	stopTraffic := e.srv.StartTraffic(fakediscord.TrafficConfig{Rate: 4, Count: 200})
+	defer stopTraffic()
+
+	// b leaves: its shards go to a and c by resume, at the seq b delivered up to.
+	bShards := nodes[1].Shards()
+	if len(bShards) == 0 {
+		t.Fatalf("b got no shard: a %v c %v", nodes[0].Shards(), nodes[2].Shards())
+	}
+	identifiesBefore := accepted(e.srv.IdentifyLog())
+	if err := nodes[1].Close(); err != nil {
+		t.Fatal(err)
+	}
+	nodes[1] = nil
+	waitNodes(t, ctx, func() bool { return len(nodes[0].Shards())+len(nodes[2].Shards()) == 8 })
+	if err := e.srv.WaitFor(ctx, allLive(8)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("b's shards %v moved in %v", bShards, time.Since(start))
+
+	// Redis dies: the shards stay connected, no identify happens; then it comes back empty.
+	e.redis.Kill()
+	before := storeErrors.Load()
+	waitNodes(t, ctx, func() bool { return storeErrors.Load() >= before+6 }) // three failed rounds per node
+	sn := e.srv.Snapshot()
+	e.redis.Restart()
+	if !allLive(8)(sn) {
+		t.Fatal("a shard lost its connection while Redis was down")
+	}
+	waitNodes(t, ctx, func() bool { return len(nodes[0].Shards())+len(nodes[2].Shards()) == 8 })
+
+	if err := e.srv.WaitFor(ctx, func(sn *fakediscord.Snapshot) bool {
+		return len(e.srv.Ledger().EventIDs("MESSAGE_CREATE")) == 200
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, ctx, e.srv, recs)
+	if v := e.srv.SpacingViolations(); v != 0 {
+		t.Fatalf("%d identify spacing violations", v)
+	}
+	if got := accepted(e.srv.IdentifyLog()); got != identifiesBefore {
+		t.Fatalf("%d identifies after the hand-off and the Redis restart, want none", got-identifiesBefore)
+	}
+}
+
+type countingObserver struct {
+	cluster.NopObserver
+	storeErrors *atomic.Int32
+}
+
+func (o *countingObserver) StoreError(string, error) { o.storeErrors.Add(1) }
+
+func waitNodes(t *testing.T, ctx context.Context, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("timed out")
+		case <-time.After(10 * time.Millisecond): // polling a condition
+		}
+	}
+}
+
+// checkExactlyOnce waits until every MESSAGE_CREATE of the ledger reached some consumer and then
+// checks none reached two (or one twice).
+func checkExactlyOnce(t *testing.T, ctx context.Context, srv *fakediscord.Server, recs []*recorder) {
+	t.Helper()
+	type key struct {
+		shard int
+		seq   int64
+	}
+	var want map[key]string
+	var got map[key]int
+	for {
+		want = map[key]string{}
+		l := srv.Ledger()
+		for _, s := range l.Sessions {
+			for _, d := range s.Dispatches {
+				if d.T == "MESSAGE_CREATE" {
+					want[key{s.Shard, d.Seq}] = d.Hash
+				}
+			}
+		}
+		got = map[key]int{}
+		for _, r := range recs {
+			for _, ev := range r.events() {
+				if ev.Kind == connections.KindDispatch && ev.Type == "MESSAGE_CREATE" {
+					k := key{ev.Shard, ev.Seq}
+					if h, ok := want[k]; ok && h != fakediscord.PayloadHash(ev.Data) {
+						t.Fatalf("shard %d seq %d: payload differs from the ledger", ev.Shard, ev.Seq)
+					}
+					got[k]++
+				}
+			}
+		}
+		missing := 0
+		for k := range want {
+			if got[k] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d of %d dispatches never reached a consumer", missing, len(want))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	for k, n := range got {
+		if n > 1 {
+			t.Errorf("shard %d seq %d delivered %d times", k.shard, k.seq, n)
+		}
+	}
+	t.Logf("%d dispatches, each delivered exactly once", len(want))
+}
