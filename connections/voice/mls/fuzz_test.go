@@ -12,8 +12,8 @@ import (
 // two adds (welcome), one remove (commit with path).
 type fuzzSeeds struct {
 	keyPackage, leafNode, proposal, commitMsg, commit, welcome, groupInfo, tree []byte
-	bundle                                                                     *KeyPackageBundle
-	group                                                                      *Group
+	bundle                                                                      *KeyPackageBundle
+	group                                                                       *Group
 }
 
 func makeFuzzSeeds(t testing.TB) *fuzzSeeds {
