@@ -34,7 +34,11 @@ func joinerSecret(initSecret, commitSecret, groupContext []byte) []byte {
 
 // fromJoiner derives the welcome secret and the epoch secrets (no PSKs: psk_secret is zero).
 func fromJoiner(joiner, groupContext []byte) (welcome []byte, s epochSecrets) {
-	member := extract(joiner, make([]byte, hashLen))
+	return fromJoinerPSK(joiner, make([]byte, hashLen), groupContext)
+}
+
+func fromJoinerPSK(joiner, pskSecret, groupContext []byte) (welcome []byte, s epochSecrets) {
+	member := extract(joiner, pskSecret)
 	welcome = deriveSecret(member, "welcome")
 	epoch := expandWithLabel(member, "epoch", groupContext, hashLen)
 	return welcome, deriveEpochSecrets(epoch)

@@ -160,6 +160,11 @@ func (g *Group) applyPath(t *ratchetTree, priv map[uint32]hpke.PrivateKey, commi
 // verifies the GroupInfo signature, the tree hash, parent hashes, every leaf signature and the
 // confirmation tag.
 func JoinWelcome(welcome []byte, bundle *KeyPackageBundle) (*Group, error) {
+	return joinWelcome(welcome, bundle, nil)
+}
+
+// joinWelcome accepts the tree out of band when the GroupInfo carries none (test vectors do).
+func joinWelcome(welcome []byte, bundle *KeyPackageBundle, outOfBandTree []byte) (*Group, error) {
 	w, err := DecodeWelcome(welcome)
 	if err != nil {
 		return nil, err
@@ -191,6 +196,9 @@ func JoinWelcome(welcome []byte, bundle *KeyPackageBundle) (*Group, error) {
 		return nil, err
 	}
 	treeData, ok := findExtension(gi.Extensions, ExtensionRatchetTree)
+	if !ok && outOfBandTree != nil {
+		treeData, ok = outOfBandTree, true
+	}
 	if !ok {
 		return nil, fmt.Errorf("mls: %w: no ratchet_tree extension", ErrInvalidWelcome)
 	}
