@@ -239,3 +239,18 @@ func TestTamperedWelcomeAndTreeRejected(t *testing.T) {
 		t.Fatalf("broken parent hash: %v", err)
 	}
 }
+
+// Leaf indexes of 2^31 and above must not wrap onto real leaves.
+func TestHugeLeafIndexesDoNotAlias(t *testing.T) {
+	h, a, _ := twoMembers(t)
+	g := h.members[a]
+	for _, i := range []uint32{1 << 31, 1<<31 + 1, 0xffffffff} {
+		if g.tree.leaf(i) != nil {
+			t.Fatalf("leaf(%#x) aliases a real leaf", i)
+		}
+		msg, _ := ExternalProposal(h.ext, 0, h.groupID, g.Epoch(), &Proposal{Type: ProposalTypeRemove, Remove: i})
+		if _, err := g.ReceiveProposal(msg); !errors.Is(err, ErrInvalidProposal) {
+			t.Fatalf("remove %#x: %v", i, err)
+		}
+	}
+}

@@ -52,11 +52,11 @@ type ratchetTree struct {
 func (t *ratchetTree) leafCount() uint32 { return uint32(len(t.nodes)+1) / 2 }
 
 func (t *ratchetTree) leaf(i uint32) *LeafNode {
-	x := leafNodeIndex(i)
-	if int(x) >= len(t.nodes) {
+	// Compare leaf indexes, not node indexes: 2*i wraps for hostile indexes >= 2^31.
+	if i >= t.leafCount() {
 		return nil
 	}
-	return t.nodes[x].leaf
+	return t.nodes[leafNodeIndex(i)].leaf
 }
 
 func (t *ratchetTree) clone() *ratchetTree {
@@ -295,8 +295,9 @@ func (t *ratchetTree) marshal(w *writer) {
 	})
 }
 
-// maxTreeLeaves bounds decoded trees; DAVE calls hold at most a few dozen members.
-const maxTreeLeaves = 1 << 16
+// maxTreeLeaves bounds decoded trees. DAVE calls hold at most a few hundred members; the bound
+// keeps the cost of validating a hostile Welcome (one signature check per leaf) to a few seconds.
+const maxTreeLeaves = 1 << 13
 
 // DecodeRatchetTree parses a ratchet_tree extension body and checks its shape; it returns the
 // number of leaves of the padded tree. It exists mainly for fuzzing and diagnostics.
