@@ -18,6 +18,9 @@ type harness struct {
 	members  map[uint64]*Group // user id -> state
 	pendKP   map[uint64]*KeyPackageBundle
 	nextUser uint64
+	lastRef  []byte
+	// lastRefKP is the KeyPackageRef of the most recent Add, so a revoke knows whom it cancels.
+	lastRefKP []byte
 }
 
 func userIdentity(id uint64) []byte { return binary.BigEndian.AppendUint64(nil, id) }
@@ -76,15 +79,32 @@ func (h *harness) anyMember() *Group {
 	return nil
 }
 
-func (h *harness) broadcast(p *Proposal) {
+func (h *harness) broadcast(p *Proposal) []byte {
 	g := h.anyMember()
 	msg, err := ExternalProposal(h.ext, 0, h.groupID, g.Epoch(), p)
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	var ref []byte
 	for u, m := range h.members {
-		if _, err := m.ReceiveProposal(msg); err != nil {
+		rp, err := m.ReceiveProposal(msg)
+		if err != nil {
 			h.t.Fatalf("user %d: receive proposal: %v", u, err)
+		}
+		if ref != nil && !bytes.Equal(ref, rp.Ref) {
+			h.t.Fatalf("user %d computed another proposal ref", u)
+		}
+		ref = rp.Ref
+	}
+	h.lastRef = ref
+	return ref
+}
+
+// revoke drops a proposal on every member, as DAVE's op 27 revoke does.
+func (h *harness) revoke(ref []byte) {
+	for u, m := range h.members {
+		if err := m.RevokeProposal(ref); err != nil {
+			h.t.Fatalf("user %d: revoke: %v", u, err)
 		}
 	}
 }
@@ -95,6 +115,7 @@ func (h *harness) proposeAdd() uint64 {
 	b := newBundle(h.t, u)
 	h.pendKP[u] = b
 	h.broadcast(&Proposal{Type: ProposalTypeAdd, Add: b.KeyPackage})
+	h.lastRefKP = b.KeyPackage.Ref()
 	return u
 }
 
@@ -110,6 +131,7 @@ func (h *harness) leafOf(user uint64) uint32 {
 
 func (h *harness) proposeRemove(user uint64) {
 	h.broadcast(&Proposal{Type: ProposalTypeRemove, Remove: h.leafOf(user)})
+	h.lastRefKP = nil
 }
 
 // commitBy has member committer commit, everyone else process, and new members join.
@@ -251,5 +273,51 @@ func TestGroupAddsAndRemoves(t *testing.T) {
 				t.Logf("size %d: epoch %d, %d members, %d leaves", size, g.Epoch(), len(h.members), g.tree.leafCount())
 			}
 		})
+	}
+}
+
+// TestGroupRandomChurn runs seeded random rounds of adds, removes and revokes on up to 12
+// members, committed by random members, checking agreement after every epoch.
+func TestGroupRandomChurn(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 13))
+	h := newHarness(t)
+	h.start()
+	for round := 0; round < 40; round++ {
+		committer := h.randomMember(r)
+		var removed []uint64
+		adds := r.IntN(3)
+		if len(h.members) < 3 {
+			adds++
+		}
+		for range adds {
+			if len(h.members)+adds < 12 {
+				h.proposeAdd()
+			}
+		}
+		if len(h.members) > 2 && r.IntN(2) == 0 {
+			v := h.randomMember(r)
+			if v != committer {
+				h.proposeRemove(v)
+				removed = append(removed, v)
+			}
+		}
+		// Sometimes the server revokes the last proposal before anyone commits.
+		if h.lastRef != nil && r.IntN(4) == 0 {
+			h.revoke(h.lastRef)
+			if len(removed) > 0 {
+				removed = removed[:0]
+			} else {
+				for u := range h.pendKP {
+					if bytes.Equal(h.lastRefKP, h.pendKP[u].KeyPackage.Ref()) {
+						delete(h.pendKP, u)
+					}
+				}
+			}
+		}
+		h.lastRef = nil
+		h.commitBy(committer, removed...)
+	}
+	if g := h.anyMember(); g.Epoch() != 40 {
+		t.Fatalf("epoch %d after 40 commits", g.Epoch())
 	}
 }
