@@ -7,6 +7,7 @@ import (
 	"crypto/hpke"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -538,4 +539,45 @@ func TestVectorsTreeKEM(t *testing.T) {
 		n++
 	}
 	t.Logf("%d suite-2 treekem vectors", n)
+}
+
+func TestVectorsMessageProtection(t *testing.T) {
+	var vs []struct {
+		Suite      uint16   `json:"cipher_suite"`
+		GroupID    hexBytes `json:"group_id"`
+		Epoch      uint64   `json:"epoch"`
+		TreeHash   hexBytes `json:"tree_hash"`
+		Confirmed  hexBytes `json:"confirmed_transcript_hash"`
+		SigPub     hexBytes `json:"signature_pub"`
+		Membership hexBytes `json:"membership_key"`
+		Proposal   hexBytes `json:"proposal"`
+		ProposalPb hexBytes `json:"proposal_pub"`
+		CommitPub  hexBytes `json:"commit_pub"`
+	}
+	loadVectors(t, "message-protection.json", &vs)
+	for _, v := range vs {
+		if v.Suite != 2 {
+			continue
+		}
+		ctx := (&GroupContext{Version: 1, CipherSuite: 2, GroupID: v.GroupID, Epoch: v.Epoch, TreeHash: v.TreeHash, ConfirmedTranscriptHash: v.Confirmed}).Marshal()
+		m, err := DecodeMLSMessage(v.ProposalPb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm := m.Public
+		if !bytes.Equal(encode(pm.Content.Proposal.marshal), v.Proposal) {
+			t.Fatal("proposal body")
+		}
+		if !macEqual(pm.MembershipTag, mac(v.Membership, pm.tbm(ctx))) {
+			t.Fatal("membership tag")
+		}
+		if !verifyWithLabel(v.SigPub, "FramedContentTBS", pm.Content.tbs(ctx), pm.Signature) {
+			t.Fatal("signature")
+		}
+		// The commit vector carries an inline PSK proposal, which this subset refuses by type.
+		var de *DecodeError
+		if _, err := DecodeMLSMessage(v.CommitPub); !errors.As(err, &de) || de.Struct != "Proposal" {
+			t.Fatalf("commit with PSK proposal: %v", err)
+		}
+	}
 }
