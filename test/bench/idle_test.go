@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -168,6 +169,13 @@ func runIdleChild() (code int) {
 	}
 	time.Sleep(time.Second) // let handler goroutines (discordgo) finish
 	m1, rss1, g1 := settle()
+	if path := os.Getenv("CORDAGE_BENCH_HEAPPROFILE"); path != "" {
+		// Where the idle shards' memory sits: go tool pprof -sample_index=inuse_space.
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	fn := float64(n)
 	res = idleResult{
 		HeapPerShard:  (float64(m1.HeapAlloc) - float64(m0.HeapAlloc)) / fn,
