@@ -42,7 +42,6 @@ type reader struct {
 	buf   []byte
 	pos   int
 	end   int
-	base  int
 	scope string
 	err   error
 }

@@ -171,6 +171,9 @@ func (g *Group) verifyPublic(pm *PublicMessage) error {
 
 // ReceiveProposal verifies an MLSMessage carrying an Add or Remove proposal (from an external
 // sender, as DAVE's voice server sends them, or from a member) and queues it for the next commit.
+// Policy checks that MLS does not know about (DAVE: the sender must be external, an added user
+// must be in the recognized set) belong to the caller, who drops a refused proposal with
+// RevokeProposal(ref).
 func (g *Group) ReceiveProposal(msg []byte) (*ReceivedProposal, error) {
 	m, err := DecodeMLSMessage(msg)
 	if err != nil {
@@ -322,9 +325,7 @@ func (g *Group) Commit() (*CommitResult, error) {
 	commitSecret := make([]byte, hashLen)
 	var pathSecrets map[uint32][]byte
 	if pathRequired {
-		var ctxBytes []byte
-		commit.Path, commitSecret, pathSecrets, ctxBytes, err = g.createPath(t, priv, added)
-		_ = ctxBytes
+		commit.Path, commitSecret, pathSecrets, err = g.createPath(t, priv, added)
 		if err != nil {
 			return nil, err
 		}
@@ -385,8 +386,8 @@ func (g *Group) successor(t *ratchetTree, priv map[uint32]hpke.PrivateKey) *Grou
 
 // createPath replaces the committer's direct path in t with fresh keys and encrypts the path
 // secrets to the copath resolutions (excluding new members). It returns the UpdatePath, the
-// commit secret, the path secret per node (for Welcomes) and the provisional context.
-func (g *Group) createPath(t *ratchetTree, priv map[uint32]hpke.PrivateKey, added []uint32) (*UpdatePath, []byte, map[uint32][]byte, []byte, error) {
+// commit secret and the path secret per node (for Welcomes).
+func (g *Group) createPath(t *ratchetTree, priv map[uint32]hpke.PrivateKey, added []uint32) (*UpdatePath, []byte, map[uint32][]byte, error) {
 	own := leafNodeIndex(g.own)
 	fdp, cpc := t.filteredDirectPath(g.own)
 	for _, p := range directPath(own, t.leafCount()) {
@@ -395,7 +396,7 @@ func (g *Group) createPath(t *ratchetTree, priv map[uint32]hpke.PrivateKey, adde
 	leafSecret := randomBytes(hashLen)
 	leafKey, err := deriveNodeKey(leafSecret)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, err
 	}
 	secrets := make(map[uint32][]byte, len(fdp))
 	ps := leafSecret
@@ -404,7 +405,7 @@ func (g *Group) createPath(t *ratchetTree, priv map[uint32]hpke.PrivateKey, adde
 		ps = deriveSecret(ps, "path")
 		k, err := deriveNodeKey(ps)
 		if err != nil {
-			return nil, nil, nil, nil, err
+			return nil, nil, nil, err
 		}
 		secrets[p] = ps
 		priv[p] = k
@@ -419,7 +420,7 @@ func (g *Group) createPath(t *ratchetTree, priv map[uint32]hpke.PrivateKey, adde
 	leaf.NotBefore, leaf.NotAfter = 0, 0
 	leaf.ParentHash = leafPH
 	if err := leaf.sign(g.signer, g.ctx.GroupID, g.own); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, err
 	}
 	t.nodes[own].leaf = leaf
 	priv[own] = leafKey
@@ -431,13 +432,13 @@ func (g *Group) createPath(t *ratchetTree, priv map[uint32]hpke.PrivateKey, adde
 		for _, r := range resolutionWithout(t, cpc[k], added) {
 			ct, err := encryptWithLabel(t.encryptionKey(r), "UpdatePathNode", ctxBytes, secrets[p])
 			if err != nil {
-				return nil, nil, nil, nil, err
+				return nil, nil, nil, err
 			}
 			upn.Secrets = append(upn.Secrets, ct)
 		}
 		path.Nodes = append(path.Nodes, upn)
 	}
-	return path, commitSecret, secrets, ctxBytes, nil
+	return path, commitSecret, secrets, nil
 }
 
 // welcome builds the Welcome for the added leaves; called on the new epoch's state.

@@ -518,7 +518,7 @@ func TestVectorsTreeKEM(t *testing.T) {
 			for x, k := range sender.priv {
 				sp[x] = k
 			}
-			path, cs, _, _, err := sender.createPath(t3, sp, nil)
+			path, cs, _, err := sender.createPath(t3, sp, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
