@@ -51,7 +51,8 @@ func (d *Decryptor) Ratchets() int { return len(d.keys) }
 // Decrypt appends the Opus frame inside the protocol frame to dst. The silence frame is
 // appended as it is. A frame that is not a valid protocol frame gives a *voice.MalformedError;
 // one that is valid but cannot be decrypted gives a [*FrameError]. With cap(dst) - len(dst) ≥
-// len(frame) + 16 Decrypt allocates nothing on the steady path.
+// len(frame) + 16 Decrypt allocates nothing on the steady path. dst may be frame[:0]
+// (decrypting in place) but must not overlap frame otherwise.
 func (d *Decryptor) Decrypt(dst, frame []byte, now time.Time) ([]byte, error) {
 	if IsSilence(frame) {
 		return append(dst, frame...), nil

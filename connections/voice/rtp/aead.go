@@ -108,7 +108,7 @@ func NewOpener(mode voice.Mode, key []byte) (*Opener, error) {
 const decPacket = "rtp.Open"
 
 // Open parses and decrypts one datagram, writing the plaintext to dst (dst[:0] reuses its
-// memory; with cap(dst) ≥ len(packet) Open allocates nothing). It returns [ErrRTCP] for RTCP,
+// memory; with cap(dst) ≥ len(packet) Open allocates nothing). dst must not overlap packet. It returns [ErrRTCP] for RTCP,
 // a *voice.MalformedError for what cannot be an rtpsize packet, and [ErrOpen] for a packet that
 // fails authentication.
 func (o *Opener) Open(dst, packet []byte) (Packet, error) {
