@@ -148,6 +148,14 @@ func TestDaveyInterop(t *testing.T) {
 		t.Fatalf("carol joining from davey welcome: %v", err)
 	}
 	check([]*Group{alice, carol}, "bob")
+	if ex := carol.ExternalSenders(); len(ex) != 1 || !bytes.Equal(ex[0].Marshal(), es.Marshal()) {
+		t.Fatal("davey's welcome lost the external sender")
+	}
+	for i, m := range carol.Members() {
+		if binary.BigEndian.Uint64(m.Identity) != uint64(i+1) {
+			t.Fatalf("member %d has identity %x", i, m.Identity)
+		}
+	}
 
 	// 3. Go Alice commits the Add of davey Dave.
 	daveKP := newDavey("dave", "4")
