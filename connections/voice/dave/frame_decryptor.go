@@ -7,7 +7,7 @@ import (
 
 // Receive-side limits, as libdave applies them.
 const (
-	// MaxGenerationGap is how far past the oldest kept generation a frame's generation may be.
+	// MaxGenerationGap is how far past the newest generation seen a frame's generation may be.
 	MaxGenerationGap = 250
 	// MaxMissingNonces is how many skipped nonces are remembered as still acceptable; a nonce
 	// older than all of them is a replay.
@@ -28,6 +28,25 @@ const (
 // use: it belongs to the goroutine that receives.
 type Decryptor struct {
 	keys []*keyManager // oldest first; the last one is current
+	// passUntil: frames that are not protocol frames pass through unchanged before this time.
+	passUntil  time.Time
+	passAlways bool
+}
+
+// SetPassthrough controls whether frames that are not DAVE protocol frames are returned as they
+// are. Enabled (a downgrade, or before the first epoch), they pass until disabled. Disabled (an
+// upgrade), they keep passing until now + grace, so that frames sent just before the upgrade
+// still play; a grace of 0 stops them at once.
+func (d *Decryptor) SetPassthrough(enabled bool, now time.Time, grace time.Duration) {
+	if enabled {
+		d.passAlways = true
+		return
+	}
+	until := now.Add(grace)
+	if d.passAlways || until.Before(d.passUntil) {
+		d.passUntil = until
+	}
+	d.passAlways = false
 }
 
 // NewDecryptor returns a Decryptor with no ratchet; Decrypt fails with [ErrNoKey] until
@@ -49,7 +68,9 @@ func (d *Decryptor) AddRatchet(r *KeyRatchet, now time.Time) {
 func (d *Decryptor) Ratchets() int { return len(d.keys) }
 
 // Decrypt appends the Opus frame inside the protocol frame to dst. The silence frame is
-// appended as it is. A frame that is not a valid protocol frame gives a *voice.MalformedError;
+// appended as it is, and so is any frame that is not a protocol frame while passthrough is
+// allowed ([Decryptor.SetPassthrough]). Otherwise a frame that is not a valid protocol frame
+// gives a *voice.MalformedError;
 // one that is valid but cannot be decrypted gives a [*FrameError]. With cap(dst) - len(dst) ≥
 // len(frame) + 16 Decrypt allocates nothing on the steady path. dst may be frame[:0]
 // (decrypting in place) but must not overlap frame otherwise.
@@ -59,6 +80,9 @@ func (d *Decryptor) Decrypt(dst, frame []byte, now time.Time) ([]byte, error) {
 	}
 	f, err := ParseFrame(frame)
 	if err != nil {
+		if d.passAlways || now.Before(d.passUntil) {
+			return append(dst, frame...), nil
+		}
 		return dst, err
 	}
 	d.keys = slices.DeleteFunc(d.keys, func(m *keyManager) bool {
@@ -116,7 +140,7 @@ func (m *keyManager) decrypt(dst []byte, f *Frame, now time.Time) ([]byte, *Fram
 	fail := func(kind error) ([]byte, *FrameError) {
 		return dst, &FrameError{Kind: kind, Generation: gen, Nonce: f.Nonce}
 	}
-	if gen > m.oldest+MaxGenerationGap {
+	if gen > m.newest+MaxGenerationGap {
 		return fail(ErrMissingGeneration)
 	}
 	age := max(now.Sub(m.created), 0)
@@ -179,19 +203,19 @@ func (m *keyManager) markSeen(big uint64) {
 	m.newestNonce, m.haveNonce = big, true
 }
 
-// expireGenerations drops generation keys whose expiry passed and moves oldest up to the
-// smallest generation still usable.
+// expireGenerations drops generation keys whose expiry passed, then moves oldest up past every
+// generation below the newest that has no key left, erasing those keys from the ratchet.
 func (m *keyManager) expireGenerations(now time.Time) {
 	for g, c := range m.ciphers {
 		if !c.expiry.IsZero() && now.After(c.expiry) {
 			delete(m.ciphers, g)
-			m.ratchet.Erase(g)
-			if g >= m.oldest {
-				m.oldest = max(m.oldest, g+1)
-			}
 		}
 	}
-	if m.oldest > m.newest {
-		m.oldest = m.newest
+	for m.oldest < m.newest {
+		if _, ok := m.ciphers[m.oldest]; ok {
+			break
+		}
+		m.ratchet.Erase(m.oldest)
+		m.oldest++
 	}
 }

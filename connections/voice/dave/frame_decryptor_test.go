@@ -232,3 +232,36 @@ func TestSteadyPathAllocs(t *testing.T) {
 	}
 	_ = frame
 }
+
+func TestPassthrough(t *testing.T) {
+	now := testEpoch
+	d := NewDecryptor()
+	plain := []byte("plain opus")
+	if _, err := d.Decrypt(nil, plain, now); !errors.Is(err, voice.ErrMalformed) {
+		t.Fatal("passthrough on by default:", err)
+	}
+	d.SetPassthrough(true, now, 0)
+	if out, err := d.Decrypt(nil, plain, now.Add(time.Hour)); err != nil || !bytes.Equal(out, plain) {
+		t.Fatal(out, err)
+	}
+	// Upgrade: plain frames keep passing for the grace period, then stop.
+	d.SetPassthrough(false, now, 10*time.Second)
+	if _, err := d.Decrypt(nil, plain, now.Add(9*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Decrypt(nil, plain, now.Add(10*time.Second)); !errors.Is(err, voice.ErrMalformed) {
+		t.Fatal("passthrough after the grace period:", err)
+	}
+	// A later disable never extends an earlier deadline.
+	d.SetPassthrough(false, now.Add(5*time.Second), time.Minute)
+	if _, err := d.Decrypt(nil, plain, now.Add(11*time.Second)); err == nil {
+		t.Fatal("grace extended")
+	}
+	// Protocol frames are still decrypted (and checked) while passthrough is on.
+	e, d2 := pair("pt", now)
+	d2.SetPassthrough(true, now, 0)
+	f := mustEncrypt(t, e, []byte("x"))
+	f[0] ^= 1
+	_, err := d2.Decrypt(nil, f, now)
+	wantKind(t, err, ErrDecrypt)
+}

@@ -7,13 +7,14 @@ package dave
 // Not safe for concurrent use: it belongs to the goroutine that sends.
 type Encryptor struct {
 	ratchet *KeyRatchet
-	counter uint64 // frames sealed; the nonce is its low 32 bits, the generation counter >> 24
+	counter uint64 // the next frame's nonce is its low 32 bits, its generation counter >> 24
 	gen     uint32
 	cipher  *frameCipher
 }
 
-// NewEncryptor returns an Encryptor on the sender's own ratchet for the epoch, nonce 0.
-func NewEncryptor(r *KeyRatchet) *Encryptor { return &Encryptor{ratchet: r} }
+// NewEncryptor returns an Encryptor on the sender's own ratchet for the epoch. The first frame
+// carries nonce 1, as libdave's does (it pre-increments); receivers accept any start.
+func NewEncryptor(r *KeyRatchet) *Encryptor { return &Encryptor{ratchet: r, counter: 1} }
 
 // Encrypt appends the protocol frame for the Opus frame to dst. The silence frame F8 FF FE is
 // appended as it is (it is never encrypted, and uses no nonce). With cap(dst) - len(dst) ≥

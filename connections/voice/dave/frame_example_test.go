@@ -30,5 +30,5 @@ func Example() {
 	// Output:
 	// 22 bytes, ends FA FA
 	// opus frame <nil>
-	// dave: replayed frame (generation 0, nonce 0)
+	// dave: replayed frame (generation 0, nonce 1)
 }
