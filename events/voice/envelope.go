@@ -3,6 +3,7 @@ package voice
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 )
 
 // Envelope is one JSON voice gateway message: {"op": N, "d": {...}, "seq": S}. Seq is present
@@ -56,7 +57,7 @@ func (e *Envelope) UnmarshalJSON(b []byte) error {
 // Decode unmarshals the envelope's "d" into v.
 func (e Envelope) Decode(v any) error {
 	if err := json.Unmarshal(e.D, v); err != nil {
-		return errors.New("voice: op " + e.Op.String() + ": " + err.Error())
+		return fmt.Errorf("voice: op %s: %w", e.Op, err)
 	}
 	return nil
 }
