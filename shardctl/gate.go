@@ -155,6 +155,12 @@ func (g *LocalGate) Wait(ctx context.Context, shardID int) (func(), error) {
 		return nil, ctx.Err()
 	}
 	if d := b.next.Sub(g.clock.Now()); d > 0 {
+		// Fail at once, rather than at the deadline, when the permit cannot come in time
+		// (deadlines are wall time; the gate's clock may run faster).
+		if dl, ok := ctx.Deadline(); ok && time.Duration(float64(d)/clock.Factor(g.clock)) > time.Until(dl) {
+			b.token <- struct{}{}
+			return nil, fmt.Errorf("shardctl: shard %d may identify only in %v: %w", shardID, d, context.DeadlineExceeded)
+		}
 		t := g.clock.NewTimer(d)
 		select {
 		case <-t.C():

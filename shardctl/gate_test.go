@@ -179,3 +179,26 @@ func TestLocalGateGrantHook(t *testing.T) {
 		t.Fatalf("hook saw %v", got)
 	}
 }
+
+func TestLocalGateFailsFastOnDeadline(t *testing.T) {
+	m := clock.NewManual(time.Unix(0, 0))
+	g := NewLocalGate(1, WithGateClock(m))
+	rel, err := g.Wait(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := g.Wait(ctx, 1); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("got %v after %v, want an immediate DeadlineExceeded", err, time.Since(start))
+	}
+	// The key was handed back: with enough time the next waiter gets it.
+	next := waitAsync(t.Context(), g, 2)
+	waitTimers(t, m, 1)
+	m.Advance(IdentifyInterval)
+	if gr := recv(t, next); gr.err != nil {
+		t.Fatal(gr.err)
+	}
+}
