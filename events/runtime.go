@@ -15,7 +15,9 @@ type ShardReady struct {
 }
 
 // ShardResumed says a shard resumed its session; Replayed dispatches were sent again by
-// Discord, each delivered once.
+// Discord, each delivered once. A replay may itself contain the RESUMED of an earlier resume
+// that never reached the bot; each RESUMED dispatch yields one ShardResumed, so the last one of
+// a burst is the one that ended the replay.
 type ShardResumed struct {
 	Shard     int
 	SessionID string
