@@ -175,6 +175,10 @@ func (s *shard) run() {
 					s.fatal(&CloseError{Shard: s.id, Code: 0, Reason: "session start budget exhausted; identifying again would reset the token"})
 					return
 				}
+				if errors.Is(err, shardctl.ErrGateClosed) {
+					s.fatal(&CloseError{Shard: s.id, Code: 0, Reason: "identify gate closed"})
+					return
+				}
 				s.log.Warn("identify gate failed", zap.Error(err))
 				attempt++
 				continue
