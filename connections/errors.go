@@ -47,7 +47,8 @@ func (e *SendWindowError) Error() string {
 // Unwrap makes errors.Is(err, ErrSendWindowFull) true.
 func (e *SendWindowError) Unwrap() error { return ErrSendWindowFull }
 
-// CloseError is why a shard stopped for good: a close code no retry can fix.
+// CloseError is why a shard stopped for good: a close code no retry can fix, or (Code 0) a
+// session-start budget or identify gate that refuses every further identify.
 type CloseError struct {
 	Shard  int
 	Code   events.CloseCode
@@ -55,6 +56,9 @@ type CloseError struct {
 }
 
 func (e *CloseError) Error() string {
+	if e.Code == 0 {
+		return fmt.Sprintf("connections: shard %d stopped: %s", e.Shard, e.Reason)
+	}
 	return fmt.Sprintf("connections: shard %d stopped: close %v: %s", e.Shard, e.Code, e.Reason)
 }
 
