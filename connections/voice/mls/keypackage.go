@@ -157,3 +157,6 @@ func NewKeyPackage(signer *Signer, identity []byte) (*KeyPackageBundle, error) {
 	kp.Signature = sig
 	return &KeyPackageBundle{KeyPackage: kp, signer: signer, initKey: initKey, encryptionKey: encKey}, nil
 }
+
+// Signer returns the signature key the bundle's leaf was signed with.
+func (b *KeyPackageBundle) Signer() *Signer { return b.signer }
