@@ -167,7 +167,7 @@ for i = 1, #KEYS / 2 do
   local cur = redis.call('GET', lease)
   if cur == node or not cur then
     redis.call('SET', lease, node, 'PX', ttl)
-    if js ~= '' then redis.call('SET', state, js, 'PX', sttl) end
+    if js ~= '' then redis.call('SET', state, js, 'PX', sttl) else redis.call('DEL', state) end
   else
     table.insert(lost, i - 1)
   end
@@ -176,7 +176,8 @@ return lost
 `)
 
 // Renew extends node's leases on the shards in states and publishes each state that has a
-// session. A lease the store no longer holds (it lost its data) is taken again, since node still
+// session; a state without one (the shard is identifying) deletes the published state, which no
+// longer describes a resumable session. A lease the store no longer holds (it lost its data) is taken again, since node still
 // runs the shard. It returns the shards whose lease another node holds now: node must stop them.
 func (s *LeaseStore) Renew(ctx context.Context, node string, states []SessionState) (lost []int, err error) {
 	if len(states) == 0 {
@@ -211,12 +212,12 @@ func (s *LeaseStore) Renew(ctx context.Context, node string, states []SessionSta
 
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) else redis.call('DEL', KEYS[2]) end
 redis.call('DEL', KEYS[1])
 return 1
 `)
 
-// Release publishes final (if it has a session) and gives up node's lease on final.Shard, so
+// Release publishes final (deleting the published state if final has no session) and gives up node's lease on final.Shard, so
 // that the next owner resumes from exactly that state. It reports false when node did not hold
 // the lease (then nothing is written).
 func (s *LeaseStore) Release(ctx context.Context, node string, final SessionState) (bool, error) {

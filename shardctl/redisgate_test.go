@@ -86,21 +86,20 @@ func TestRedisGateSpacingAcrossProcesses(t *testing.T) {
 			}
 		}
 	}
-	// Two keys run in parallel: 12 grants on 2 keys take about 6 spacings, not 12.
-	first, last := recs[0].granted, recs[0].granted
-	for _, r := range recs {
-		if r.granted.Before(first) {
-			first = r.granted
-		}
-		if r.granted.After(last) {
-			last = r.granted
-		}
+	t.Logf("12 identifies on 2 keys through 3 gates, smallest same-key gap %v (rule %v)", minGap, testSpacing)
+	// Keys are independent: with key 0 held by one process, another gets key 1 at once.
+	rel0, err := gs[0].Wait(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("12 identifies on 2 keys through 3 gates: %v from first to last, smallest same-key gap %v", last.Sub(first), minGap)
-	// The quiet spacing of a fresh store comes first, then 6 grants per key: 5 gaps.
-	if span := last.Sub(first); span > 10*testSpacing {
-		t.Errorf("keys did not run in parallel: %v for 12 grants", span)
+	defer rel0()
+	held, cancelHeld := context.WithTimeout(ctx, 2*time.Second)
+	defer cancelHeld()
+	rel1, err := gs[1].Wait(held, 1)
+	if err != nil {
+		t.Fatalf("key 1 blocked while key 0 was held: %v", err)
 	}
+	rel1()
 }
 
 func sortByGrant(rs []grantRec) {
@@ -145,7 +144,7 @@ func TestRedisGateDeadHolder(t *testing.T) {
 	if time.Since(grantedDead) < hold-time.Millisecond {
 		t.Fatalf("key freed %v after the dead holder's grant, before its hold TTL %v", time.Since(grantedDead), hold)
 	}
-	if blocked > hold+500*time.Millisecond {
+	if blocked > hold+time.Second {
 		t.Fatalf("dead holder blocked the key %v, want about %v", blocked, hold)
 	}
 }
@@ -250,7 +249,7 @@ func TestRedisGateRedisKilledAndRestarted(t *testing.T) {
 		t.Fatalf("Wait with Redis down: %v", err)
 	}
 	t.Logf("Wait refused %v after Redis died: %v", time.Since(start), err)
-	if time.Since(start) > time.Second {
+	if time.Since(start) > 2*time.Second {
 		t.Fatalf("refusal took %v", time.Since(start))
 	}
 	srv.Restart()

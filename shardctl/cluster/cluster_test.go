@@ -14,6 +14,7 @@ import (
 	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/shardctl"
 	"github.com/cordage/cordage/shardctl/cluster"
 	"github.com/cordage/cordage/shardctl/redistest"
 	"github.com/cordage/cordage/test/fakediscord"
@@ -23,13 +24,19 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // factor speeds the simulator and the runtimes up: 5 s of identify spacing become 100 ms, a
 // 41.25 s heartbeat 825 ms. The gate runs on Redis time, so its spacing is shortened to match,
-// with 20 % margin.
+// with 100 % margin: the simulator stamps an identify when it processes it, and under -race on
+// a loaded machine that has been seen to lag the client's write by over 80 ms.
 const factor = 50
 
 const (
-	gateSpacing = 5 * time.Second / factor * 12 / 10
-	leaseTTL    = time.Second
-	round       = 100 * time.Millisecond
+	gateSpacing = 5 * time.Second / factor * 2
+	// gateRenew: a key is held for spacing + 2 × renew, so a holder process stalled (by the race
+	// detector, GC, a loaded CI machine) for less than that keeps its key.
+	gateRenew = 100 * time.Millisecond
+	// leaseTTL: a process that misses renewals this long (a stall) loses its shards; 2 s keeps a
+	// loaded CI machine running -race from looking like a dead process.
+	leaseTTL = 2 * time.Second
+	round    = 100 * time.Millisecond
 )
 
 // recorder is a consumer of one node's Out channel.
@@ -77,7 +84,9 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	rs := redistest.Start(t)
 	srv := fakediscord.NewTest(t, fakediscord.WithShardCount(8), fakediscord.WithGuilds(16),
-		fakediscord.WithMaxConcurrency(2), fakediscord.WithClock(clock.Scaled(factor)))
+		fakediscord.WithMaxConcurrency(2), fakediscord.WithClock(clock.Scaled(factor)),
+		// 10 clock minutes are 12 s: failover after a 2 s lease TTL stays well inside it.
+		fakediscord.WithResumeWindow(10*time.Minute))
 	client := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(client.CloseIdleConnections)
 	gw, err := connections.GetWebsocketGateway(t.Context(), srv.Token(), connections.WithAPIURL(srv.RESTURL()), connections.WithHTTPClient(client))
@@ -95,6 +104,7 @@ func (e *env) nodeConfig(id string, rdb redis.UniversalClient, out chan<- connec
 			connections.WithClock(clock.Scaled(factor)), connections.WithCompression(connections.None),
 		},
 		IdentifySpacing: gateSpacing, LeaseTTL: leaseTTL, Round: round,
+		GateOptions: []shardctl.RedisGateOption{shardctl.WithRenewInterval(gateRenew)},
 	}
 }
 
@@ -125,7 +135,7 @@ func accepted(log []fakediscord.IdentifyRecord) int {
 // all reaches the consumers exactly once.
 func TestNodesShareHandOffAndSurviveRedis(t *testing.T) {
 	e := newEnv(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	var nodes []*cluster.Node
 	var recs []*recorder
@@ -261,6 +271,21 @@ func checkExactlyOnce(t *testing.T, ctx context.Context, srv *fakediscord.Server
 		}
 		select {
 		case <-ctx.Done():
+			for k := range want {
+				if got[k] == 0 {
+					t.Logf("missing shard %d seq %d", k.shard, k.seq)
+				}
+			}
+			for _, s := range srv.Ledger().Sessions {
+				t.Logf("session %s shard %d state %s dispatches %d resumes %+v conns %+v", s.ID, s.Shard, s.State, len(s.Dispatches), s.Resumes, s.Connections)
+			}
+			for i, r := range recs {
+				for _, ev := range r.events() {
+					if ev.Kind != connections.KindDispatch {
+						t.Logf("consumer %d: %v shard %d %+v", i, ev.Kind, ev.Shard, ev.Runtime)
+					}
+				}
+			}
 			t.Fatalf("%d of %d dispatches never reached a consumer", missing, len(want))
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -272,3 +297,117 @@ func checkExactlyOnce(t *testing.T, ctx context.Context, srv *fakediscord.Server
 	}
 	t.Logf("%d dispatches, each delivered exactly once", len(want))
 }
+
+// Cancelling a node's ctx is a graceful exit: its shards' sessions stay resumable and their
+// leases are released with the final state, so the next node resumes them.
+func TestNodeContextCancelHandsOff(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	out := make(chan connections.Event)
+	rec := consume(out)
+	defer rec.close()
+	nctx, stop := context.WithCancel(ctx)
+	n, err := cluster.Start(nctx, e.nodeConfig("solo", e.redis.Client(), out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.WaitFor(ctx, allLive(8)); err != nil {
+		t.Fatal(err)
+	}
+	waitNodes(t, ctx, func() bool { return len(n.Shards()) == 8 })
+	stop()
+	select {
+	case <-n.Done():
+	case <-ctx.Done():
+		t.Fatal("node did not stop after its ctx ended")
+	}
+	n.Close() // still fine after Done
+	// The server notices the closes a moment later; a 1000 close would make a session dead.
+	if err := e.srv.WaitFor(ctx, func(sn *fakediscord.Snapshot) bool {
+		for _, s := range sn.Sessions {
+			if s.State != fakediscord.SessionResumable {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		for _, s := range e.srv.Snapshot().Sessions {
+			t.Logf("shard %d session %s: %s (%s %v)", s.Shard, s.ID, s.State, s.LastEnd, s.LastCode)
+		}
+		t.Fatalf("sessions not left resumable after a graceful exit: %v", err)
+	}
+	next := make(chan connections.Event)
+	rec2 := consume(next)
+	defer rec2.close()
+	n2, err := cluster.Start(ctx, e.nodeConfig("next", e.redis.Client(), next))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n2.Close()
+	if err := e.srv.WaitFor(ctx, func(sn *fakediscord.Snapshot) bool {
+		for _, s := range sn.Sessions {
+			if s.State != fakediscord.SessionConnected || s.Resumes != 1 {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := accepted(e.srv.IdentifyLog()); got != 8 {
+		t.Fatalf("%d identifies, want the first 8 only", got)
+	}
+}
+
+// A node whose lease another process took (it stalled past its TTL, say) stops the shard at its
+// next round, leaving the session resumable; once the lease is free again, it resumes it.
+func TestNodeStopsShardWhoseLeaseWasTaken(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	out := make(chan connections.Event)
+	rec := consume(out)
+	defer rec.close()
+	var lost atomic.Int32
+	cfg := e.nodeConfig("solo", e.redis.Client(), out)
+	cfg.Observer = &lostObserver{lost: &lost}
+	n, err := cluster.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if err := e.srv.WaitFor(ctx, allLive(8)); err != nil {
+		t.Fatal(err)
+	}
+	waitNodes(t, ctx, func() bool { return len(n.Shards()) == 8 })
+	rdb := e.redis.Client()
+	if err := rdb.Set(ctx, "{cordage}:lease:3", "intruder", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitNodes(t, ctx, func() bool { return lost.Load() == 1 && len(n.Shards()) == 7 })
+	if err := e.srv.WaitFor(ctx, func(sn *fakediscord.Snapshot) bool {
+		return len(sn.Live(3)) == 0
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Del(ctx, "{cordage}:lease:3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.WaitFor(ctx, func(sn *fakediscord.Snapshot) bool {
+		live := sn.Live(3)
+		return len(live) == 1 && live[0].Resumes == 1
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := accepted(e.srv.IdentifyLog()); got != 8 {
+		t.Fatalf("%d identifies, want 8: shard 3 must come back by resume", got)
+	}
+}
+
+type lostObserver struct {
+	cluster.NopObserver
+	lost *atomic.Int32
+}
+
+func (o *lostObserver) LeaseLost(int) { o.lost.Add(1) }

@@ -71,6 +71,9 @@ type Config struct {
 	Gate shardctl.Gate
 	// IdentifySpacing is the default gate's spacing (default 5 s; tests shorten it).
 	IdentifySpacing time.Duration
+	// GateOptions are added to the default gate's options (for example
+	// shardctl.WithBudgetReserve or shardctl.WithRenewInterval).
+	GateOptions []shardctl.RedisGateOption
 	// KeyPrefix is the hash tag of every Redis key (default "cordage"); one per bot.
 	KeyPrefix string
 	// LeaseTTL is how long a dead node's shards wait before others take them (default 10 s).
@@ -98,12 +101,11 @@ type Node struct {
 	owned  *shardctl.RedisGate // the default gate, which the node closes
 	conn   *connections.Conn
 
-	in       chan connections.Event
-	stop     chan struct{} // ends the forwarder's pending send
-	leave    chan struct{} // asks the round loop to hand everything off and end
-	done     chan struct{}
-	loopDone chan struct{}
-	wg       sync.WaitGroup
+	in    chan connections.Event
+	stop  chan struct{}  // ends the forwarder's pending send
+	leave chan struct{}  // asks the round loop to hand everything off and end
+	done  chan struct{}  // closed when the node has stopped
+	life  sync.WaitGroup // the lifecycle goroutine, root of the node's goroutines
 
 	mu     sync.Mutex
 	shards map[int]*tracked
@@ -168,7 +170,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		log: cfg.Logger.Named("cluster").With(zap.String("node", cfg.NodeID)),
 		obs: cfg.Observer, leases: leases,
 		in: make(chan connections.Event), stop: make(chan struct{}), leave: make(chan struct{}),
-		done: make(chan struct{}), loopDone: make(chan struct{}),
+		done:   make(chan struct{}),
 		shards: make(map[int]*tracked),
 	}
 	n.gate = cfg.Gate
@@ -186,6 +188,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		if cfg.IdentifySpacing > 0 {
 			gopts = append(gopts, shardctl.WithSpacing(cfg.IdentifySpacing))
 		}
+		gopts = append(gopts, cfg.GateOptions...)
 		g, err := shardctl.NewRedisGate(cfg.Redis, cfg.Gateway.SessionStartLimit.MaxConcurrency, gopts...)
 		if err != nil {
 			return nil, err
@@ -203,10 +206,26 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.conn = conn
-	n.wg.Go(n.forward)
-	n.wg.Go(func() { n.loop(ctx) })
+	n.life.Go(func() { n.lifecycle(ctx) })
 	n.log.Info("joined", zap.Int("shards", n.count))
 	return n, nil
+}
+
+// lifecycle runs the rounds until Close, ctx or the runtime's end, hands every shard off, then
+// stops the runtime and the forwarder. It owns every other goroutine of the node.
+func (n *Node) lifecycle(ctx context.Context) {
+	defer close(n.done)
+	var fwd sync.WaitGroup
+	fwd.Go(n.forward)
+	n.loop(ctx)
+	if err := n.conn.Close(); err != nil {
+		n.log.Warn("runtime ended with an error", zap.Error(err))
+	}
+	close(n.stop)
+	fwd.Wait()
+	if n.owned != nil {
+		n.owned.Close()
+	}
 }
 
 func defaultNodeID() string {
@@ -235,28 +254,16 @@ func (n *Node) Shards() []int {
 	return ids
 }
 
-// Done is closed once the node has stopped.
+// Done is closed once the node has stopped: after Close, after ctx ended, or after the runtime
+// ended by itself (see Conn().Err()).
 func (n *Node) Done() <-chan struct{} { return n.done }
 
 // Close hands every shard off (final state published, lease released, session left
 // resumable), leaves the cluster, stops the runtime and waits for every goroutine. Keep reading
 // Out until it returns. It returns the runtime's error, if it ended by itself.
 func (n *Node) Close() error {
-	n.closeOnce.Do(func() {
-		close(n.leave)
-		<-n.loopDone
-		err := n.conn.Close()
-		close(n.stop)
-		n.wg.Wait()
-		if n.owned != nil {
-			n.owned.Close()
-		}
-		if err != nil {
-			n.log.Warn("runtime ended with an error", zap.Error(err))
-		}
-		close(n.done)
-	})
-	<-n.done
+	n.closeOnce.Do(func() { close(n.leave) })
+	n.life.Wait()
 	return n.conn.Err()
 }
 
@@ -325,7 +332,6 @@ func (n *Node) admit(ev connections.Event) (pos, *tracked, bool) {
 }
 
 func (n *Node) loop(ctx context.Context) {
-	defer close(n.loopDone)
 	tick := time.NewTicker(n.cfg.Round)
 	defer tick.Stop()
 	for {
@@ -383,11 +389,21 @@ func (n *Node) round() {
 		switch {
 		case want == n.id && !held:
 			n.take(ctx, shard)
-		case held && live && want != n.id:
+		case held && live && want != n.id && n.ready(shard):
+			// A shard still identifying moves once its READY is delivered: handing it off
+			// earlier would abandon the session it is about to get.
 			n.handoff(ctx, shard, want)
 		}
 	}
 	n.obs.LeasesHeld(len(n.Shards()))
+}
+
+// ready reports whether the forwarder has admitted a session for shard.
+func (n *Node) ready(shard int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t := n.shards[shard]
+	return t != nil && t.admitted.session != ""
 }
 
 func (n *Node) holds(shard int) bool {
@@ -473,8 +489,22 @@ func (n *Node) goodbye() {
 	if err := n.leases.Leave(ctx, n.id); err != nil {
 		n.obs.StoreError("leave", err)
 	}
-	for _, id := range n.Shards() {
-		n.handoff(ctx, id, "")
+	// Shards still identifying get up to one lease TTL to deliver their READY, so that their
+	// new sessions are handed off rather than abandoned.
+	deadline := time.Now().Add(n.cfg.LeaseTTL)
+	for {
+		for _, id := range n.Shards() {
+			if n.ready(id) || time.Now().After(deadline) || n.conn.Err() != nil {
+				n.handoff(ctx, id, "")
+			}
+		}
+		if len(n.Shards()) == 0 {
+			break
+		}
+		select {
+		case <-time.After(10 * time.Millisecond): // waiting for the forwarder to admit READY
+		case <-n.conn.Done():
+		}
 	}
 	n.log.Info("left")
 }

@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/shardctl"
 	"github.com/cordage/cordage/shardctl/cluster"
 	"github.com/cordage/cordage/test/fakediscord"
 )
@@ -69,6 +71,7 @@ func TestClusterChildProcess(t *testing.T) {
 			connections.WithLogger(log),
 		},
 		IdentifySpacing: gateSpacing, LeaseTTL: leaseTTL, Round: round, Observer: obs, Logger: log,
+		GateOptions: []shardctl.RedisGateOption{shardctl.WithRenewInterval(gateRenew)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +224,20 @@ func TestThreeProcessesKillOne(t *testing.T) {
 	if len(moved) == 0 {
 		t.Fatalf("p2 runs no shard (owners %v); the kill would prove nothing", owners)
 	}
+	published := map[int]string{}
+	for _, s := range moved {
+		js, err := rdb.Get(ctx, "{cordage}:state:"+strconv.Itoa(s)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			SessionID string `json:"session_id"`
+		}
+		if err := json.Unmarshal([]byte(js), &st); err != nil || st.SessionID == "" {
+			t.Fatalf("shard %d state %q: %v", s, js, err)
+		}
+		published[s] = st.SessionID
+	}
 	before := e.srv.Snapshot()
 	identifiesBefore := accepted(before.Identifies)
 	killedAt := time.Now()
@@ -235,7 +252,7 @@ func TestThreeProcessesKillOne(t *testing.T) {
 			if len(live) != 1 {
 				return false
 			}
-			old, _ := before.Session(before.Live(s)[0].ID)
+			old, _ := before.Session(published[s])
 			if live[0].ID != old.ID || live[0].Resumes <= old.Resumes {
 				return false
 			}
@@ -331,6 +348,9 @@ func TestThreeProcessesKillOne(t *testing.T) {
 	}
 	after := e.srv.Snapshot()
 	if v := after.SpacingViolations; v != 0 {
+		for _, r := range after.Identifies {
+			t.Logf("identify shard %d bucket %d at %s accepted %v %s", r.Shard, r.Bucket, r.At.Format("04:05.000"), r.Accepted, r.Reason)
+		}
 		t.Fatalf("%d identify spacing violations", v)
 	}
 	if n := accepted(after.Identifies) - identifiesBefore; n != 0 {
