@@ -11,9 +11,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/test/fakediscord"
 )
 

@@ -3,8 +3,8 @@ package connections
 import (
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/connections/internal/sendwindow"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // heartbeatReserve sends of every 60 s window are kept for heartbeats, so commands can never

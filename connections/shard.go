@@ -11,9 +11,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/connections/internal/transport"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/shardctl"
 )
 

@@ -10,9 +10,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/test/fakediscord"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/messaging"
 	"github.com/cordage/cordage/test/fakediscord/restsim"
 )

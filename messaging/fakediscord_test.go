@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/messaging"
 	"github.com/cordage/cordage/test/fakediscord"
 	"github.com/cordage/cordage/test/fakediscord/restsim"

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/clock"
 )
 
 // limiter keeps every bucket and the global window. One mutex guards all of it: a bot makes at

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/clock"
 )
 
 // acquireAsync starts an acquire and returns a channel with its ticket.

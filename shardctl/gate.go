@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/clock"
 )
 
 // IdentifyInterval is how long Discord wants between two identifies with the same rate-limit key.

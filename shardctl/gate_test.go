@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/clock"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/clock"
 )
 
 // Transport is one of the two ways the desktop app takes RPC connections.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/test/fakediscord/rpcsim"
 )
 

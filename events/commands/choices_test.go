@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events/commands"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // The choices file path must be a tag literal, so the test changes into a temp dir that

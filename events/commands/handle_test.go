@@ -12,8 +12,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events/commands"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // armed checks that the handler's defer timer is armed; Handle arms it before calling the

@@ -11,9 +11,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/shardctl"
 	"github.com/cordage/cordage/shardctl/cluster"
 	"github.com/cordage/cordage/shardctl/redistest"

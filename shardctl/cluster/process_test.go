@@ -19,8 +19,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/connections"
-	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/shardctl"
 	"github.com/cordage/cordage/shardctl/cluster"
 	"github.com/cordage/cordage/test/fakediscord"

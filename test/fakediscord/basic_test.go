@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 func TestHelloIdentifyReadyHeartbeat(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // TestCloseCodeCauses provokes every gateway close code by its documented cause.

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // This file holds the control routes that start and stop long-running work: traffic generators

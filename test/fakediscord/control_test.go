@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // controlServer starts a server with the control API mounted and returns it with the API's base

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // FuzzClientFrame feeds arbitrary client frames to a connection, identified or not, and checks

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 func manualClock() *clock.Manual { return clock.NewManual(time.Unix(1_700_000_000, 0)) }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/test/fakediscord/restsim"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // ErrNoSession is returned by Dispatch, DispatchToShard and the fault methods when no live

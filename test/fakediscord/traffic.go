@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // TrafficConfig describes a stream of dispatches for StartTraffic.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/clock"
 	"go.uber.org/goleak"
 )
 

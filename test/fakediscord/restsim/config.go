@@ -3,8 +3,8 @@ package restsim
 import (
 	"time"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // DefaultToken is the bot token a Server accepts unless Config.Token sets another.

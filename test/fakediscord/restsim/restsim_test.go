@@ -14,8 +14,8 @@ import (
 	"github.com/andybalholm/brotli"
 	"go.uber.org/goleak"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 	"github.com/cordage/cordage/test/fakediscord/restsim"
 )
 

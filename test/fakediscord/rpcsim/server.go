@@ -23,8 +23,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/internal/clock"
 )
 
 // DefaultClientID is the application id the simulator accepts unless WithClientIDs says

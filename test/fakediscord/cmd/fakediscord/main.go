@@ -36,7 +36,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/cordage/cordage/internal/clock"
+	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/test/fakediscord"
 	"github.com/cordage/cordage/test/fakediscord/restsim"
 )
