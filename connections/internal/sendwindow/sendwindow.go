@@ -30,7 +30,7 @@ const (
 	GatewayPer   = 60 * time.Second
 )
 
-// Clock tells the time; internal/clock's clocks satisfy it.
+// Clock tells the time; package clock's clocks satisfy it.
 type Clock interface{ Now() time.Time }
 
 // Window is a sliding-window send limiter for one gateway connection.
