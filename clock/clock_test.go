@@ -1,6 +1,8 @@
 package clock
 
 import (
+	"go.uber.org/goleak"
+
 	"testing"
 	"time"
 )
@@ -51,3 +53,5 @@ func TestScaledRunsFaster(t *testing.T) {
 		t.Fatal("Factor is wrong")
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
