@@ -1,10 +1,10 @@
 package clock
 
 import (
-	"go.uber.org/goleak"
-
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 func TestManualFiresInOrder(t *testing.T) {
