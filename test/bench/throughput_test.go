@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 		// Peers keep package-level goroutines alive after their gateways close.
 		goleak.IgnoreAnyFunction("github.com/diamondburned/arikawa/v3/utils/ws.(*Gateway).spin"),
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("github.com/disgoorg/disgo/rest.(*rateLimiterImpl).cleanup"),
 	)
 }
 
