@@ -210,10 +210,9 @@ func TestRestartRefusesThenAccepts(t *testing.T) {
 	if _, err := net.Dial("unix", s.IPCPath()); err == nil {
 		t.Fatal("IPC accepted while restarting")
 	}
-	if nc, err := net.Dial("tcp", "127.0.0.1:"+itoa(port)); err == nil {
-		nc.Close()
-		t.Fatal("websocket port accepted while restarting")
-	}
+	// The freed websocket port is not probed here: while it is closed, any other process on
+	// the machine (parallel test binaries) may bind the same port, so a successful dial would
+	// prove nothing. The IPC socket above is ours alone.
 	select {
 	case <-up:
 		t.Fatal("up before the delay")
