@@ -31,6 +31,7 @@ func routeTable() []*route {
 	return []*route{
 		newRoute("GET", "/gateway", "none", (*Server).getGateway),
 		newRoute("GET", "/gateway/bot", "bot", (*Server).getGatewayBot),
+		newRoute("POST", "/oauth2/token", "none", (*Server).oauth2Token),
 		newRoute("GET", "/users/@me", "bot", (*Server).getCurrentUser),
 		newRoute("POST", "/users/@me/channels", "bot", (*Server).createDM),
 		newRoute("GET", "/users/{user.id}", "bot", (*Server).getUser),

@@ -46,6 +46,7 @@ type Server struct {
 	bannedUntil time.Time
 	ledger      []Entry
 	faults      []*fault
+	oauth2      oauth2Grants
 
 	world *world
 }
