@@ -97,6 +97,9 @@ type prepared struct {
 	body        []byte
 	contentType string
 	opts        reqOpts
+	// parseError reads a non-2xx, non-429 answer; nil means parseAPIError. OAuth2 routes
+	// answer errors in their own shape.
+	parseError func(r *compiled, status int, body []byte) error
 }
 
 func (c *Client) prepare(r *compiled, body any, opts []RequestOption) (*prepared, error) {
@@ -241,6 +244,9 @@ func (c *Client) run(ctx context.Context, p *prepared, out any) error {
 			}
 		default:
 			c.observe(info)
+			if p.parseError != nil {
+				return p.parseError(r, status, body)
+			}
 			return parseAPIError(r, status, body)
 		}
 	}

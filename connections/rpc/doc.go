@@ -21,6 +21,15 @@
 // scope, and Discord grants the rpc scopes only to applications it approved (and to up to 50
 // testers an application lists).
 //
+// # Logging in
+//
+// Login runs AUTHORIZE, the OAuth2 code-for-token exchange and AUTHENTICATE. Pass the bot's REST
+// client as the exchanger, rpc.WithTokenExchanger(restClient): *messaging.Client implements
+// TokenExchanger, so the exchange goes through its rate limiter and error handling.
+// HTTPTokenExchanger, the default, remains as the fallback for programs without a REST
+// client. The token is a Token (an alias of events.OAuth2Token), which never prints its
+// secrets.
+//
 // # Events
 //
 // Dispatches arrive on the caller's out channel as typed values (VoiceStateCreate,

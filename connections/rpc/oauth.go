@@ -9,31 +9,27 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/cordage/cordage/events"
 )
 
-// Token is the answer of the OAuth2 code-for-token exchange. Its fields are secrets; %v and
-// %+v print none of them.
-type Token struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int    `json:"expires_in"`
-	RefreshToken string `json:"refresh_token"`
-	Scope        string `json:"scope"`
-}
-
-// Format prints the token type and scope only.
-func (t Token) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "{TokenType:%s Scope:%s ExpiresIn:%d AccessToken:[redacted]}", t.TokenType, t.Scope, t.ExpiresIn)
-}
+// Token is the answer of the OAuth2 code-for-token exchange: an alias of events.OAuth2Token,
+// the type package messaging returns too. Its secrets never print: %v, %+v and %#v show the
+// type, scope and lifetime only.
+type Token = events.OAuth2Token
 
 // TokenExchanger turns an authorization code from AUTHORIZE into an access token
-// (POST /oauth2/token with grant_type=authorization_code). The REST client in package
-// messaging is meant to satisfy it; HTTPTokenExchanger is a minimal stand-alone one.
+// (POST /oauth2/token with grant_type=authorization_code). *messaging.Client satisfies it:
+// pass the bot's REST client with WithTokenExchanger so the exchange shares its rate limits,
+// retries and error handling. HTTPTokenExchanger is the stand-alone fallback for programs
+// without a REST client.
 type TokenExchanger interface {
 	ExchangeCode(ctx context.Context, clientID, clientSecret, code, redirectURI string) (Token, error)
 }
 
-// HTTPTokenExchanger posts the exchange to APIBase + "/oauth2/token", form-encoded.
+// HTTPTokenExchanger posts the exchange to APIBase + "/oauth2/token", form-encoded. It is
+// the default when no WithTokenExchanger is given; prefer the messaging client when the
+// program has one.
 type HTTPTokenExchanger struct {
 	APIBase string       // e.g. DefaultAPIBase
 	Client  *http.Client // nil: http.DefaultClient

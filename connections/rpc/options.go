@@ -222,8 +222,9 @@ func WithEventBuffer(n int) Option { return func(c *config) { c.eventBuffer = n 
 // presence when that process exits.
 func WithPID(pid int) Option { return func(c *config) { c.pid = pid } }
 
-// WithTokenExchanger sets what Login uses to turn an authorization code into a token (default
-// an HTTPTokenExchanger on WithAPIBase and WithHTTPClient).
+// WithTokenExchanger sets what Login uses to turn an authorization code into a token. Pass the
+// bot's *messaging.Client here; without one the default is an HTTPTokenExchanger on
+// WithAPIBase and WithHTTPClient.
 func WithTokenExchanger(x TokenExchanger) Option { return func(c *config) { c.exchanger = x } }
 
 // WithAPIBase sets the API base URL for the default token exchanger (default
