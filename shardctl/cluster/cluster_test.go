@@ -382,6 +382,9 @@ func TestNodeStopsShardWhoseLeaseWasTaken(t *testing.T) {
 	}
 	waitNodes(t, ctx, func() bool { return len(n.Shards()) == 8 })
 	rdb := e.redis.Client()
+	// The session must be published before the lease goes, or there is nothing to resume.
+	waitNodes(t, ctx, func() bool { return rdb.Exists(ctx, "{cordage}:state:3").Val() == 1 })
+	old := e.srv.Snapshot().Live(3)[0]
 	if err := rdb.Set(ctx, "{cordage}:lease:3", "intruder", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -396,9 +399,13 @@ func TestNodeStopsShardWhoseLeaseWasTaken(t *testing.T) {
 	}
 	if err := e.srv.WaitFor(ctx, func(sn *fakediscord.Snapshot) bool {
 		live := sn.Live(3)
-		return len(live) == 1 && live[0].Resumes == 1
+		return len(live) == 1 && live[0].ID == old.ID && live[0].Resumes > old.Resumes
 	}); err != nil {
-		t.Fatal(err)
+		for _, s := range e.srv.Snapshot().Sessions {
+			t.Logf("shard %d session %s: %s resumes %d (%s %v)", s.Shard, s.ID, s.State, s.Resumes, s.LastEnd, s.LastCode)
+		}
+		t.Logf("node holds %v", n.Shards())
+		t.Fatalf("shard 3 not resumed after its lease came free: %v", err)
 	}
 	if got := accepted(e.srv.IdentifyLog()); got != 8 {
 		t.Fatalf("%d identifies, want 8: shard 3 must come back by resume", got)
