@@ -3,6 +3,8 @@ package cluster_test
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -418,3 +420,86 @@ type lostObserver struct {
 }
 
 func (o *lostObserver) LeaseLost(int) { o.lost.Add(1) }
+
+// The shared budget is learned from GET /gateway/bot and spent across nodes; the start that
+// would go past it is refused, and the runtime stops that shard with the reason instead of
+// identifying (which would make Discord reset the token).
+func TestNodesRefuseStartsPastTheBudget(t *testing.T) {
+	rs := redistest.Start(t)
+	srv := fakediscord.NewTest(t, fakediscord.WithShardCount(4), fakediscord.WithGuilds(8),
+		fakediscord.WithMaxConcurrency(4), fakediscord.WithClock(clock.Scaled(factor)),
+		fakediscord.WithSessionStartLimit(1000, 3))
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	gw, err := connections.GetWebsocketGateway(t.Context(), srv.Token(), connections.WithAPIURL(srv.RESTURL()), connections.WithHTTPClient(client))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// GET /gateway/bot says 3 left, but a node must not trust its own copy: give it a stale one.
+	gw.SessionStartLimit.Remaining = 1000
+	e := &env{srv: srv, redis: rs, gw: gw, client: client}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var budget []int
+	var mu sync.Mutex
+	var nodes []*cluster.Node
+	var recs []*recorder
+	for _, id := range []string{"x", "y"} {
+		out := make(chan connections.Event)
+		recs = append(recs, consume(out))
+		cfg := e.nodeConfig(id, rs.Client(), out)
+		cfg.Observer = &budgetObserver{mu: &mu, seen: &budget}
+		n, err := cluster.Start(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	defer func() {
+		for i, n := range nodes {
+			n.Close()
+			recs[i].close()
+		}
+	}()
+	var stopped []events.ShardStopped
+	waitNodes(t, ctx, func() bool {
+		stopped = stopped[:0]
+		for _, r := range recs {
+			for _, ev := range r.events() {
+				if st, ok := ev.Runtime.(events.ShardStopped); ok {
+					stopped = append(stopped, st)
+				}
+			}
+		}
+		return len(stopped) == 1 && accepted(srv.IdentifyLog()) == 3
+	})
+	if !strings.Contains(stopped[0].Reason, "budget") {
+		t.Fatalf("shard %d stopped for %q, want the budget reason", stopped[0].Shard, stopped[0].Reason)
+	}
+	if got := srv.SessionStartLimit().Remaining; got != 0 {
+		t.Fatalf("simulator has %d starts left, want 0 (and none refused by it)", got)
+	}
+	for _, r := range srv.IdentifyLog() {
+		if !r.Accepted {
+			t.Fatalf("the simulator refused an identify (%s): the gate let one through past the budget", r.Reason)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(budget)
+	if !slices.Equal(budget, []int{0, 1, 2}) {
+		t.Fatalf("budget reports %v, want 2, 1, 0", budget)
+	}
+}
+
+type budgetObserver struct {
+	cluster.NopObserver
+	mu   *sync.Mutex
+	seen *[]int
+}
+
+func (o *budgetObserver) SessionBudget(remaining, _ int) {
+	o.mu.Lock()
+	*o.seen = append(*o.seen, remaining)
+	o.mu.Unlock()
+}
