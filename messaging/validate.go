@@ -86,6 +86,31 @@ func checkFiles(files []File) error {
 
 func rawSet(r json.RawMessage) bool { return len(r) > 0 && string(r) != "null" && string(r) != "[]" }
 
+// checkParts checks the fields every message body shares, in the order Discord reports them.
+// A nil content or embeds is an edit that leaves the field as it is, so it is not checked.
+func checkParts(content *string, embeds *[]events.Embed, mentions *AllowedMentions, files []File) error {
+	if content != nil {
+		if err := checkContent(*content); err != nil {
+			return err
+		}
+	}
+	if embeds != nil {
+		if err := checkEmbeds(*embeds); err != nil {
+			return err
+		}
+	}
+	if err := checkMentions(mentions); err != nil {
+		return err
+	}
+	return checkFiles(files)
+}
+
+// hasBody reports whether a message carries something Discord can show; stickers, which only
+// channel messages may carry, are the caller's to add.
+func hasBody(content string, embeds []events.Embed, components json.RawMessage, files []File, poll json.RawMessage) bool {
+	return content != "" || len(embeds) > 0 || rawSet(components) || len(files) > 0 || rawSet(poll)
+}
+
 // validate checks a message before it is sent, with the rules Discord applies.
 func (m *MessageCreate) validate() error {
 	if err := checkContent(m.Content); err != nil {
@@ -97,75 +122,34 @@ func (m *MessageCreate) validate() error {
 	if m.EnforceNonce && m.Nonce == "" {
 		return invalid("nonce", "EnforceNonce needs a nonce")
 	}
-	if err := checkEmbeds(m.Embeds); err != nil {
-		return err
-	}
-	if err := checkMentions(m.AllowedMentions); err != nil {
-		return err
-	}
-	if err := checkFiles(m.Files); err != nil {
+	if err := checkParts(nil, &m.Embeds, m.AllowedMentions, m.Files); err != nil {
 		return err
 	}
 	if m.MessageReference != nil && m.MessageReference.MessageID == 0 {
 		return invalid("message_reference.message_id", "zero snowflake")
 	}
-	if m.Content == "" && len(m.Embeds) == 0 && !rawSet(m.Components) && len(m.StickerIDs) == 0 && len(m.Files) == 0 && !rawSet(m.Poll) {
+	if len(m.StickerIDs) == 0 && !hasBody(m.Content, m.Embeds, m.Components, m.Files, m.Poll) {
 		return invalid("content", "empty message: set content, embeds, components, stickers, files or a poll")
 	}
 	return nil
 }
 
 func (m *MessageEdit) validate() error {
-	if m.Content != nil {
-		if err := checkContent(*m.Content); err != nil {
-			return err
-		}
-	}
-	if m.Embeds != nil {
-		if err := checkEmbeds(*m.Embeds); err != nil {
-			return err
-		}
-	}
-	if err := checkMentions(m.AllowedMentions); err != nil {
-		return err
-	}
-	return checkFiles(m.Files)
+	return checkParts(m.Content, m.Embeds, m.AllowedMentions, m.Files)
 }
 
 func (m *WebhookMessage) validate() error {
-	if err := checkContent(m.Content); err != nil {
+	if err := checkParts(&m.Content, &m.Embeds, m.AllowedMentions, m.Files); err != nil {
 		return err
 	}
-	if err := checkEmbeds(m.Embeds); err != nil {
-		return err
-	}
-	if err := checkMentions(m.AllowedMentions); err != nil {
-		return err
-	}
-	if err := checkFiles(m.Files); err != nil {
-		return err
-	}
-	if m.Content == "" && len(m.Embeds) == 0 && !rawSet(m.Components) && len(m.Files) == 0 && !rawSet(m.Poll) {
+	if !hasBody(m.Content, m.Embeds, m.Components, m.Files, m.Poll) {
 		return invalid("content", "empty message: set content, embeds, components, files or a poll")
 	}
 	return nil
 }
 
 func (m *WebhookEdit) validate() error {
-	if m.Content != nil {
-		if err := checkContent(*m.Content); err != nil {
-			return err
-		}
-	}
-	if m.Embeds != nil {
-		if err := checkEmbeds(*m.Embeds); err != nil {
-			return err
-		}
-	}
-	if err := checkMentions(m.AllowedMentions); err != nil {
-		return err
-	}
-	return checkFiles(m.Files)
+	return checkParts(m.Content, m.Embeds, m.AllowedMentions, m.Files)
 }
 
 func (r *InteractionResponse) validate() error {
@@ -183,19 +167,10 @@ func (r *InteractionResponse) validate() error {
 			return nil
 		}
 		d := r.Data
-		if err := checkContent(d.Content); err != nil {
+		if err := checkParts(&d.Content, &d.Embeds, d.AllowedMentions, d.Files); err != nil {
 			return err
 		}
-		if err := checkEmbeds(d.Embeds); err != nil {
-			return err
-		}
-		if err := checkMentions(d.AllowedMentions); err != nil {
-			return err
-		}
-		if err := checkFiles(d.Files); err != nil {
-			return err
-		}
-		if r.Type == ResponseChannelMessage && d.Content == "" && len(d.Embeds) == 0 && !rawSet(d.Components) && len(d.Files) == 0 && !rawSet(d.Poll) {
+		if r.Type == ResponseChannelMessage && !hasBody(d.Content, d.Embeds, d.Components, d.Files, d.Poll) {
 			return invalid("data.content", "empty message")
 		}
 	case ResponseAutocompleteResult:
