@@ -67,11 +67,7 @@ func (c *Client) GetOriginalResponse(ctx context.Context, appID events.Snowflake
 	if err != nil {
 		return nil, err
 	}
-	var out events.Message
-	if err := c.send(ctx, r, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return c.sendMessage(ctx, r, nil)
 }
 
 // EditOriginal edits the original response, which also ends a deferred "thinking…" state
@@ -84,11 +80,7 @@ func (c *Client) EditOriginal(ctx context.Context, appID events.Snowflake, token
 	if err != nil {
 		return nil, err
 	}
-	var out events.Message
-	if err := c.send(ctx, r, &m, &out, WithFiles(m.Files...)); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return c.sendMessage(ctx, r, &m, WithFiles(m.Files...))
 }
 
 // EditOriginalResponse edits the original response with a message built by package
@@ -124,11 +116,7 @@ func (c *Client) SendFollowup(ctx context.Context, appID events.Snowflake, token
 	if err != nil {
 		return nil, err
 	}
-	var out events.Message
-	if err := c.send(ctx, r, &m, &out, WithFiles(m.Files...)); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return c.sendMessage(ctx, r, &m, WithFiles(m.Files...))
 }
 
 // CreateFollowup posts a follow-up built by package events/commands and returns its id. It is
@@ -160,11 +148,7 @@ func (c *Client) GetFollowup(ctx context.Context, appID events.Snowflake, token 
 	if err != nil {
 		return nil, err
 	}
-	var out events.Message
-	if err := c.send(ctx, r, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return c.sendMessage(ctx, r, nil)
 }
 
 // EditFollowup edits a follow-up message
@@ -177,11 +161,7 @@ func (c *Client) EditFollowup(ctx context.Context, appID events.Snowflake, token
 	if err != nil {
 		return nil, err
 	}
-	var out events.Message
-	if err := c.send(ctx, r, &m, &out, WithFiles(m.Files...)); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return c.sendMessage(ctx, r, &m, WithFiles(m.Files...))
 }
 
 // DeleteFollowup deletes a follow-up message

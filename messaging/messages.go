@@ -17,11 +17,7 @@ func (c *Client) CreateMessage(ctx context.Context, channelID events.Snowflake, 
 	if err != nil {
 		return nil, err
 	}
-	var out events.Message
-	if err := c.send(ctx, r, &m, &out, WithFiles(m.Files...)); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return c.sendMessage(ctx, r, &m, WithFiles(m.Files...))
 }
 
 // Reply posts content in a channel as a reply to one of its messages. The reply does not ping
@@ -55,15 +51,20 @@ func (c *Client) EditMessage(ctx context.Context, channelID, messageID events.Sn
 	if err != nil {
 		return nil, err
 	}
-	var out events.Message
-	if err := c.send(ctx, r, &m, &out, WithFiles(m.Files...)); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return c.sendMessage(ctx, r, &m, WithFiles(m.Files...))
 }
 
 // DeleteMessage deletes a message (DELETE /channels/{channel.id}/messages/{message.id}); use
 // WithReason for the audit log.
 func (c *Client) DeleteMessage(ctx context.Context, channelID, messageID events.Snowflake, opts ...RequestOption) error {
 	return c.Do(ctx, "DELETE", "/channels/{channel.id}/messages/{message.id}", []any{channelID, messageID}, nil, nil, opts...)
+}
+
+// sendMessage sends r with body and decodes the message Discord answers with.
+func (c *Client) sendMessage(ctx context.Context, r *compiled, body any, opts ...RequestOption) (*events.Message, error) {
+	var out events.Message
+	if err := c.send(ctx, r, body, &out, opts...); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
