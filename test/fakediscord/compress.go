@@ -29,7 +29,7 @@ func newEncoder(compress string) (encoder, error) {
 	case "":
 		return plainEncoder{}, nil
 	case "zlib-stream":
-		e := &zlibEncoder{}
+		e := &streamEncoder{}
 		w, err := zlib.NewWriterLevel(&e.buf, zlib.DefaultCompression)
 		if err != nil {
 			return nil, fmt.Errorf("fakediscord: zlib writer: %w", err)
@@ -37,7 +37,7 @@ func newEncoder(compress string) (encoder, error) {
 		e.w = w
 		return e, nil
 	case "zstd-stream":
-		e := &zstdEncoder{}
+		e := &streamEncoder{}
 		// One goroutine-free encoder per connection; a single frame that never ends, flushed per
 		// message.
 		// SpeedFastest with lower memory keeps hundreds of simulated shards cheap.
@@ -47,6 +47,8 @@ func newEncoder(compress string) (encoder, error) {
 			return nil, fmt.Errorf("fakediscord: zstd writer: %w", err)
 		}
 		e.w = w
+		// Release without ending the frame: Discord's zstd frame never ends either.
+		e.release = func() { _ = w.Close() }
 		return e, nil
 	}
 	return nil, fmt.Errorf("fakediscord: unknown compression %q", compress)
@@ -58,14 +60,23 @@ func (plainEncoder) encode(msg []byte) ([]byte, error) { return msg, nil }
 func (plainEncoder) total() int64                      { return 0 }
 func (plainEncoder) close()                            {}
 
-type zlibEncoder struct {
-	buf bytes.Buffer
-	w   *zlib.Writer
-	n   int64
+// flushWriter is the part of zlib.Writer and zstd.Encoder a stream encoder uses.
+type flushWriter interface {
+	Write(p []byte) (int, error)
+	Flush() error
 }
 
-// encode writes msg and sync-flushes, so the output ends in 00 00 ff ff.
-func (e *zlibEncoder) encode(msg []byte) ([]byte, error) {
+// streamEncoder is the encoder of both compressed transports: w writes into buf, and each
+// message is written and sync-flushed (for zlib the output then ends in 00 00 ff ff).
+type streamEncoder struct {
+	buf bytes.Buffer
+	w   flushWriter
+	n   int64
+	// release frees the writer at close; nil when there is nothing to free.
+	release func()
+}
+
+func (e *streamEncoder) encode(msg []byte) ([]byte, error) {
 	e.buf.Reset()
 	if _, err := e.w.Write(msg); err != nil {
 		return nil, err
@@ -77,31 +88,13 @@ func (e *zlibEncoder) encode(msg []byte) ([]byte, error) {
 	return e.buf.Bytes(), nil
 }
 
-func (e *zlibEncoder) total() int64 { return e.n }
-func (e *zlibEncoder) close()       {}
+func (e *streamEncoder) total() int64 { return e.n }
 
-type zstdEncoder struct {
-	buf bytes.Buffer
-	w   *zstd.Encoder
-	n   int64
-}
-
-func (e *zstdEncoder) encode(msg []byte) ([]byte, error) {
-	e.buf.Reset()
-	if _, err := e.w.Write(msg); err != nil {
-		return nil, err
+func (e *streamEncoder) close() {
+	if e.release != nil {
+		e.release()
 	}
-	if err := e.w.Flush(); err != nil {
-		return nil, err
-	}
-	e.n += int64(len(msg))
-	return e.buf.Bytes(), nil
 }
-
-func (e *zstdEncoder) total() int64 { return e.n }
-
-// close releases the encoder without ending the frame: Discord's zstd frame never ends either.
-func (e *zstdEncoder) close() { _ = e.w.Close() }
 
 // padToWindow returns msg (a JSON object) with a "_pad" member added so that, after `before`
 // bytes already went into the stream, the stream's output ends exactly on a multiple of the
