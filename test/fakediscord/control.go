@@ -125,6 +125,16 @@ func writeServerError(w http.ResponseWriter, err error) {
 
 var okReply = map[string]bool{"ok": true}
 
+// writeResult answers a control action by the error of its Server method: okReply on nil,
+// else the status writeServerError maps it to.
+func writeResult(w http.ResponseWriter, err error) {
+	if err != nil {
+		writeServerError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, okReply)
+}
+
 // closedForControl reports whether Close has been called, for routes whose Server method does
 // not report it itself.
 func (s *Server) closedForControl() bool {
@@ -220,11 +230,7 @@ func (c *control) shardFault(f func(int) error) http.HandlerFunc {
 		if !decodeBody(w, r, &b) || !b.check(w) {
 			return
 		}
-		if err := f(*b.Shard); err != nil {
-			writeServerError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, okReply)
+		writeResult(w, f(*b.Shard))
 	}
 }
 
@@ -240,11 +246,7 @@ func (c *control) stall(w http.ResponseWriter, r *http.Request) {
 		writeControlError(w, http.StatusBadRequest, `"duration" must be a positive duration such as "2s" or 2000`)
 		return
 	}
-	if err := c.s.Stall(*b.Shard, time.Duration(*b.Duration)); err != nil {
-		writeServerError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, okReply)
+	writeResult(w, c.s.Stall(*b.Shard, time.Duration(*b.Duration)))
 }
 
 func (c *control) invalidate(w http.ResponseWriter, r *http.Request) {
@@ -259,11 +261,7 @@ func (c *control) invalidate(w http.ResponseWriter, r *http.Request) {
 		writeControlError(w, http.StatusBadRequest, `missing "resumable" (true: op 9 d=true, the session may resume; false: it is gone)`)
 		return
 	}
-	if err := c.s.InvalidateSession(*b.Shard, *b.Resumable); err != nil {
-		writeServerError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, okReply)
+	writeResult(w, c.s.InvalidateSession(*b.Shard, *b.Resumable))
 }
 
 func (c *control) closeWith(w http.ResponseWriter, r *http.Request) {
@@ -282,11 +280,7 @@ func (c *control) closeWith(w http.ResponseWriter, r *http.Request) {
 		writeControlError(w, http.StatusBadRequest, fmt.Sprintf(`"code" must be a websocket close code in 1000..4999, got %d`, *b.Code))
 		return
 	}
-	if err := c.s.CloseWith(*b.Shard, events.CloseCode(*b.Code)); err != nil {
-		writeServerError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, okReply)
+	writeResult(w, c.s.CloseWith(*b.Shard, events.CloseCode(*b.Code)))
 }
 
 func (c *control) refuseResumes(w http.ResponseWriter, r *http.Request) {
@@ -359,11 +353,7 @@ func (c *control) dispatch(w http.ResponseWriter, r *http.Request) {
 		}
 		err = c.s.Dispatch(g, b.T, d)
 	}
-	if err != nil {
-		writeServerError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, okReply)
+	writeResult(w, err)
 }
 
 // StateView is the answer of GET state.
