@@ -91,7 +91,7 @@ func (s *Server) requestGuildMembers(c *conn, env events.Envelope) {
 	if sess == nil {
 		return
 	}
-	if r.GuildID.ShardID(sess.count) != sess.shard || !s.world.hasGuild(r.GuildID) {
+	if !s.holdsGuild(sess, r.GuildID) {
 		return // Discord answers nothing for a guild the session does not hold
 	}
 	now := s.clk.Now()
@@ -174,6 +174,11 @@ func (s *Server) requestGuildMembers(c *conn, env events.Envelope) {
 	s.notifyLocked()
 }
 
+// holdsGuild reports whether guild exists and is on sess's shard. Callers hold s.mu.
+func (s *Server) holdsGuild(sess *session, guild events.Snowflake) bool {
+	return s.world.hasGuild(guild) && guild.ShardID(sess.count) == sess.shard
+}
+
 func nonNil[T any](v []T) []T {
 	if v == nil {
 		return []T{}
@@ -196,7 +201,7 @@ func (s *Server) requestSoundboardSounds(c *conn, env events.Envelope) {
 		return
 	}
 	for _, g := range r.GuildIDs {
-		if !s.world.hasGuild(g) || g.ShardID(sess.count) != sess.shard {
+		if !s.holdsGuild(sess, g) {
 			continue
 		}
 		_ = s.dispatchNewLocked(sess, "SOUNDBOARD_SOUNDS", g, map[string]any{
@@ -216,7 +221,7 @@ func (s *Server) requestChannelInfo(c *conn, env events.Envelope) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess := c.sess
-	if sess == nil || !s.world.hasGuild(r.GuildID) || r.GuildID.ShardID(sess.count) != sess.shard {
+	if sess == nil || !s.holdsGuild(sess, r.GuildID) {
 		return
 	}
 	ch := map[string]any{"id": s.world.voiceChannel(r.GuildID)}
