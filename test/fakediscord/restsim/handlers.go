@@ -61,8 +61,7 @@ func (c *call) payload() (map[string]any, []map[string]any, *response) {
 				break
 			}
 			if err != nil {
-				r := errorBody(http.StatusBadRequest, codeInvalidFormBody, "Invalid Form Body (malformed multipart)")
-				return nil, nil, &r
+				return nil, nil, errRef(errorBody(http.StatusBadRequest, codeInvalidFormBody, "Invalid Form Body (malformed multipart)"))
 			}
 			data, _ := io.ReadAll(p)
 			name := p.FormName()
@@ -80,8 +79,7 @@ func (c *call) payload() (map[string]any, []map[string]any, *response) {
 		}
 		fallthrough
 	default:
-		r := errorBody(http.StatusBadRequest, codeInvalidFormBody, "Invalid Form Body (unsupported Content-Type)")
-		return nil, nil, &r
+		return nil, nil, errRef(errorBody(http.StatusBadRequest, codeInvalidFormBody, "Invalid Form Body (unsupported Content-Type)"))
 	}
 	obj := map[string]any{}
 	if len(bytes.TrimSpace(raw)) > 0 {
@@ -92,6 +90,18 @@ func (c *call) payload() (map[string]any, []map[string]any, *response) {
 		}
 	}
 	return obj, files, nil
+}
+
+// withPayload decodes the body of c and runs fn with it under w.mu: the start of every handler
+// that writes a message.
+func (s *Server) withPayload(c *call, fn func(obj map[string]any, files []map[string]any) response) response {
+	obj, files, bad := c.payload()
+	if bad != nil {
+		return *bad
+	}
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	return fn(obj, files)
 }
 
 func (s *Server) getGateway(c *call) response {
@@ -153,12 +163,10 @@ func (s *Server) channelFor(c *call) (*channel, *response) {
 	id, good := c.id("channel.id")
 	ch := s.world.channels[id]
 	if !good || ch == nil {
-		r := errorBody(http.StatusNotFound, codeUnknownChannel, "Unknown Channel")
-		return nil, &r
+		return nil, errRef(errorBody(http.StatusNotFound, codeUnknownChannel, "Unknown Channel"))
 	}
 	if s.world.forbidden[id] {
-		r := errorBody(http.StatusForbidden, codeMissingAccess, "Missing Access")
-		return nil, &r
+		return nil, errRef(errorBody(http.StatusForbidden, codeMissingAccess, "Missing Access"))
 	}
 	return ch, nil
 }
@@ -171,8 +179,7 @@ func (s *Server) messageFor(c *call) (*channel, *message, *response) {
 	id, good := c.id("message.id")
 	m := ch.messages[id]
 	if !good || m == nil {
-		r := errorBody(http.StatusNotFound, codeUnknownMessage, "Unknown Message")
-		return nil, nil, &r
+		return nil, nil, errRef(errorBody(http.StatusNotFound, codeUnknownMessage, "Unknown Message"))
 	}
 	return ch, m, nil
 }
@@ -192,32 +199,27 @@ func (s *Server) getChannel(c *call) response {
 func validateMessage(obj map[string]any, files []map[string]any, create bool) *response {
 	content, _ := obj["content"].(string)
 	if utf8.RuneCountInString(content) > 2000 {
-		r := formError("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
-		return &r
+		return errRef(formError("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length."))
 	}
 	embeds, _ := obj["embeds"].([]any)
 	if len(embeds) > 10 {
-		r := formError("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
-		return &r
+		return errRef(formError("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length."))
 	}
 	total := 0
 	for _, e := range embeds {
 		total += embedChars(e)
 	}
 	if total > 6000 {
-		r := formError("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
-		return &r
+		return errRef(formError("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"))
 	}
 	if n, isStr := obj["nonce"].(string); isStr && utf8.RuneCountInString(n) > 25 {
-		r := formError("nonce", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
-		return &r
+		return errRef(formError("nonce", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."))
 	}
 	if create {
 		comps, _ := obj["components"].([]any)
 		stickers, _ := obj["sticker_ids"].([]any)
 		if content == "" && len(embeds) == 0 && len(comps) == 0 && len(stickers) == 0 && len(files) == 0 && obj["poll"] == nil {
-			r := errorBody(http.StatusBadRequest, codeEmptyMessage, "Cannot send an empty message")
-			return &r
+			return errRef(errorBody(http.StatusBadRequest, codeEmptyMessage, "Cannot send an empty message"))
 		}
 	}
 	return nil
@@ -286,41 +288,37 @@ func (s *Server) newMessage(ch *channel, chID events.Snowflake, obj map[string]a
 }
 
 func (s *Server) createMessage(c *call) response {
-	obj, files, bad := c.payload()
-	if bad != nil {
-		return *bad
-	}
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ch, bad := s.channelFor(c)
-	if bad != nil {
-		return *bad
-	}
-	if bad := validateMessage(obj, files, true); bad != nil {
-		return *bad
-	}
-	var ref *message
-	if r, _ := obj["message_reference"].(map[string]any); r != nil {
-		rid, _ := events.ParseSnowflake(str(r["message_id"]))
-		ref = ch.messages[rid]
-		if ref == nil && r["fail_if_not_exists"] != false {
-			return formError("message_reference", "REPLIES_UNKNOWN_MESSAGE", "Unknown message")
+	return s.withPayload(c, func(obj map[string]any, files []map[string]any) response {
+		w := s.world
+		ch, bad := s.channelFor(c)
+		if bad != nil {
+			return *bad
 		}
-	}
-	chID, _ := c.id("channel.id")
-	m := s.newMessage(ch, chID, obj, files, 0)
-	if ref != nil {
-		m.obj["type"] = 19
-		mr := map[string]any{"type": 0, "message_id": ref.obj["id"], "channel_id": chID}
-		if ch.guildID != 0 {
-			mr["guild_id"] = ch.guildID
+		if bad := validateMessage(obj, files, true); bad != nil {
+			return *bad
 		}
-		m.obj["message_reference"] = mr
-		m.obj["referenced_message"] = ref.render(w.bot.ID)
-	}
-	ch.messages[m.obj["id"].(events.Snowflake)] = m
-	return ok(m.render(w.bot.ID))
+		var ref *message
+		if r, _ := obj["message_reference"].(map[string]any); r != nil {
+			rid, _ := events.ParseSnowflake(str(r["message_id"]))
+			ref = ch.messages[rid]
+			if ref == nil && r["fail_if_not_exists"] != false {
+				return formError("message_reference", "REPLIES_UNKNOWN_MESSAGE", "Unknown message")
+			}
+		}
+		chID, _ := c.id("channel.id")
+		m := s.newMessage(ch, chID, obj, files, 0)
+		if ref != nil {
+			m.obj["type"] = 19
+			mr := map[string]any{"type": 0, "message_id": ref.obj["id"], "channel_id": chID}
+			if ch.guildID != 0 {
+				mr["guild_id"] = ch.guildID
+			}
+			m.obj["message_reference"] = mr
+			m.obj["referenced_message"] = ref.render(w.bot.ID)
+		}
+		ch.messages[m.obj["id"].(events.Snowflake)] = m
+		return ok(m.render(w.bot.ID))
+	})
 }
 
 func str(v any) string {
@@ -343,8 +341,12 @@ func (s *Server) getMessage(c *call) response {
 	return ok(m.render(s.world.bot.ID))
 }
 
-// applyEdit changes the editable fields of a message. Callers hold w.mu.
-func (s *Server) applyEdit(m *message, obj map[string]any, files []map[string]any) {
+// applyEdit validates an edit and changes the editable fields of a message, or changes nothing
+// and returns the error. Callers hold w.mu.
+func (s *Server) applyEdit(m *message, obj map[string]any, files []map[string]any) *response {
+	if bad := validateMessage(obj, files, false); bad != nil {
+		return bad
+	}
 	for _, k := range []string{"content", "embeds", "components", "flags", "attachments"} {
 		if v, present := obj[k]; present {
 			if v == nil {
@@ -358,6 +360,7 @@ func (s *Server) applyEdit(m *message, obj map[string]any, files []map[string]an
 		m.obj["attachments"] = tmp.obj["attachments"]
 	}
 	m.obj["edited_timestamp"] = s.world.now()
+	return nil
 }
 
 func emptyFor(k string) any {
@@ -371,24 +374,19 @@ func emptyFor(k string) any {
 }
 
 func (s *Server) editMessage(c *call) response {
-	obj, files, bad := c.payload()
-	if bad != nil {
-		return *bad
-	}
-	s.world.mu.Lock()
-	defer s.world.mu.Unlock()
-	_, m, bad := s.messageFor(c)
-	if bad != nil {
-		return *bad
-	}
-	if m.authorID != s.world.bot.ID {
-		return errorBody(http.StatusForbidden, codeNotAuthor, "Cannot edit a message authored by another user")
-	}
-	if bad := validateMessage(obj, files, false); bad != nil {
-		return *bad
-	}
-	s.applyEdit(m, obj, files)
-	return ok(m.render(s.world.bot.ID))
+	return s.withPayload(c, func(obj map[string]any, files []map[string]any) response {
+		_, m, bad := s.messageFor(c)
+		if bad != nil {
+			return *bad
+		}
+		if m.authorID != s.world.bot.ID {
+			return errorBody(http.StatusForbidden, codeNotAuthor, "Cannot edit a message authored by another user")
+		}
+		if bad := s.applyEdit(m, obj, files); bad != nil {
+			return *bad
+		}
+		return ok(m.render(s.world.bot.ID))
+	})
 }
 
 func (s *Server) deleteMessage(c *call) response {
@@ -417,14 +415,12 @@ func emojiFor(c *call) (map[string]any, string, *response) {
 	if name, id, custom := strings.Cut(e, ":"); custom {
 		sf, err := events.ParseSnowflake(id)
 		if err != nil || sf == 0 || name == "" {
-			r := errorBody(http.StatusBadRequest, codeUnknownEmoji, "Unknown Emoji")
-			return nil, "", &r
+			return nil, "", errRef(errorBody(http.StatusBadRequest, codeUnknownEmoji, "Unknown Emoji"))
 		}
 		return map[string]any{"id": sf, "name": name}, id, nil
 	}
 	if e == "" || utf8.RuneCountInString(e) > 8 {
-		r := errorBody(http.StatusBadRequest, codeUnknownEmoji, "Unknown Emoji")
-		return nil, "", &r
+		return nil, "", errRef(errorBody(http.StatusBadRequest, codeUnknownEmoji, "Unknown Emoji"))
 	}
 	return map[string]any{"id": nil, "name": e}, e, nil
 }
@@ -525,8 +521,7 @@ func (s *Server) guildFor(c *call) (*guild, *response) {
 	id, good := c.id("guild.id")
 	g := s.world.guilds[id]
 	if !good || g == nil {
-		r := errorBody(http.StatusNotFound, codeUnknownGuild, "Unknown Guild")
-		return nil, &r
+		return nil, errRef(errorBody(http.StatusNotFound, codeUnknownGuild, "Unknown Guild"))
 	}
 	return g, nil
 }
@@ -616,8 +611,7 @@ func (s *Server) removeMemberRole(c *call) response { return s.memberRole(c, fal
 func (s *Server) commandsScope(c *call) (string, events.Snowflake, *response) {
 	app, _ := c.id("application.id")
 	if app != s.cfg.ApplicationID {
-		r := errorBody(http.StatusForbidden, codeMissingAccess, "Missing Access")
-		return "", 0, &r
+		return "", 0, errRef(errorBody(http.StatusForbidden, codeMissingAccess, "Missing Access"))
 	}
 	var gid events.Snowflake
 	if _, has := c.params["guild.id"]; has {
@@ -705,8 +699,7 @@ func (s *Server) interactionFor(c *call) (*interaction, *response) {
 	id, _ := c.id("interaction.id")
 	it := s.world.interactions[id]
 	if it == nil || it.token != c.params["interaction.token"] {
-		r := errorBody(http.StatusNotFound, codeUnknownInteraction, "Unknown interaction")
-		return nil, &r
+		return nil, errRef(errorBody(http.StatusNotFound, codeUnknownInteraction, "Unknown interaction"))
 	}
 	return it, nil
 }
@@ -714,56 +707,52 @@ func (s *Server) interactionFor(c *call) (*interaction, *response) {
 var callbackTypes = map[int]bool{1: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 10: true, 12: true}
 
 func (s *Server) interactionCallback(c *call) response {
-	obj, files, bad := c.payload()
-	if bad != nil {
-		return *bad
-	}
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	it, bad := s.interactionFor(c)
-	if bad != nil {
-		return *bad
-	}
-	if it.response != 0 {
-		return errorBody(http.StatusBadRequest, codeAlreadyAcked, "Interaction has already been acknowledged.")
-	}
-	if c.now.Sub(it.created) > interactionAckWindow {
-		return errorBody(http.StatusNotFound, codeUnknownInteraction, "Unknown interaction")
-	}
-	tf, _ := obj["type"].(float64)
-	typ := int(tf)
-	if !callbackTypes[typ] {
-		return formError("type", "BASE_TYPE_CHOICES", "Value must be one of {1, 4, 5, 6, 7, 8, 9, 10, 12}.")
-	}
-	data, _ := obj["data"].(map[string]any)
-	if data == nil {
-		data = map[string]any{}
-	}
-	ch := w.channels[it.channelID]
-	switch typ {
-	case 4:
-		if bad := validateMessage(data, files, true); bad != nil {
+	return s.withPayload(c, func(obj map[string]any, files []map[string]any) response {
+		w := s.world
+		it, bad := s.interactionFor(c)
+		if bad != nil {
 			return *bad
 		}
-		it.original = s.newMessage(ch, it.channelID, data, files, s.cfg.ApplicationID)
-		it.original.obj["type"] = 20
-	case 5:
-		flags, _ := data["flags"].(float64)
-		it.original = s.newMessage(ch, it.channelID, map[string]any{"flags": float64(int(flags) | 128)}, nil, s.cfg.ApplicationID)
-		it.original.obj["type"] = 20
-	}
-	it.response = typ
-	if c.r.URL.Query().Get("with_response") != "true" {
-		return noContent()
-	}
-	cb := map[string]any{"interaction": map[string]any{"id": it.id, "type": 2, "activity_instance_id": nil,
-		"response_message_id": nil, "response_message_loading": typ == 5, "response_message_ephemeral": false}}
-	if it.original != nil {
-		cb["interaction"].(map[string]any)["response_message_id"] = it.original.obj["id"]
-		cb["resource"] = map[string]any{"type": typ, "message": it.original.render(w.bot.ID)}
-	}
-	return ok(cb)
+		if it.response != 0 {
+			return errorBody(http.StatusBadRequest, codeAlreadyAcked, "Interaction has already been acknowledged.")
+		}
+		if c.now.Sub(it.created) > interactionAckWindow {
+			return errorBody(http.StatusNotFound, codeUnknownInteraction, "Unknown interaction")
+		}
+		tf, _ := obj["type"].(float64)
+		typ := int(tf)
+		if !callbackTypes[typ] {
+			return formError("type", "BASE_TYPE_CHOICES", "Value must be one of {1, 4, 5, 6, 7, 8, 9, 10, 12}.")
+		}
+		data, _ := obj["data"].(map[string]any)
+		if data == nil {
+			data = map[string]any{}
+		}
+		ch := w.channels[it.channelID]
+		switch typ {
+		case 4:
+			if bad := validateMessage(data, files, true); bad != nil {
+				return *bad
+			}
+			it.original = s.newMessage(ch, it.channelID, data, files, s.cfg.ApplicationID)
+			it.original.obj["type"] = 20
+		case 5:
+			flags, _ := data["flags"].(float64)
+			it.original = s.newMessage(ch, it.channelID, map[string]any{"flags": float64(int(flags) | 128)}, nil, s.cfg.ApplicationID)
+			it.original.obj["type"] = 20
+		}
+		it.response = typ
+		if c.r.URL.Query().Get("with_response") != "true" {
+			return noContent()
+		}
+		cb := map[string]any{"interaction": map[string]any{"id": it.id, "type": 2, "activity_instance_id": nil,
+			"response_message_id": nil, "response_message_loading": typ == 5, "response_message_ephemeral": false}}
+		if it.original != nil {
+			cb["interaction"].(map[string]any)["response_message_id"] = it.original.obj["id"]
+			cb["resource"] = map[string]any{"type": typ, "message": it.original.render(w.bot.ID)}
+		}
+		return ok(cb)
+	})
 }
 
 // webhookFor checks the application id and interaction token of a webhook route. Callers hold
@@ -772,38 +761,31 @@ func (s *Server) webhookFor(c *call) (*interaction, *response) {
 	app, _ := c.id("application.id")
 	it := s.world.byToken[c.params["interaction.token"]]
 	if app != s.cfg.ApplicationID || it == nil {
-		r := errorBody(http.StatusNotFound, codeUnknownWebhook, "Unknown Webhook")
-		return nil, &r
+		return nil, errRef(errorBody(http.StatusNotFound, codeUnknownWebhook, "Unknown Webhook"))
 	}
 	if c.now.Sub(it.created) > interactionTokenWindow {
-		r := errorBody(http.StatusUnauthorized, codeInvalidWebhookTok, "Invalid Webhook Token")
-		return nil, &r
+		return nil, errRef(errorBody(http.StatusUnauthorized, codeInvalidWebhookTok, "Invalid Webhook Token"))
 	}
 	if it.response == 0 {
-		r := errorBody(http.StatusNotFound, codeUnknownWebhook, "Unknown Webhook")
-		return nil, &r
+		return nil, errRef(errorBody(http.StatusNotFound, codeUnknownWebhook, "Unknown Webhook"))
 	}
 	return it, nil
 }
 
 func (s *Server) createFollowup(c *call) response {
-	obj, files, bad := c.payload()
-	if bad != nil {
-		return *bad
-	}
-	w := s.world
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	it, bad := s.webhookFor(c)
-	if bad != nil {
-		return *bad
-	}
-	if bad := validateMessage(obj, files, true); bad != nil {
-		return *bad
-	}
-	m := s.newMessage(w.channels[it.channelID], it.channelID, obj, files, s.cfg.ApplicationID)
-	it.followups[m.obj["id"].(events.Snowflake)] = m
-	return ok(m.render(w.bot.ID))
+	return s.withPayload(c, func(obj map[string]any, files []map[string]any) response {
+		w := s.world
+		it, bad := s.webhookFor(c)
+		if bad != nil {
+			return *bad
+		}
+		if bad := validateMessage(obj, files, true); bad != nil {
+			return *bad
+		}
+		m := s.newMessage(w.channels[it.channelID], it.channelID, obj, files, s.cfg.ApplicationID)
+		it.followups[m.obj["id"].(events.Snowflake)] = m
+		return ok(m.render(w.bot.ID))
+	})
 }
 
 // webhookMessage finds @original or a follow-up. Callers hold w.mu.
@@ -819,8 +801,7 @@ func (s *Server) webhookMessage(c *call) (*interaction, *message, *response) {
 		m = it.followups[id]
 	}
 	if m == nil {
-		r := errorBody(http.StatusNotFound, codeUnknownMessage, "Unknown Message")
-		return nil, nil, &r
+		return nil, nil, errRef(errorBody(http.StatusNotFound, codeUnknownMessage, "Unknown Message"))
 	}
 	return it, m, nil
 }
@@ -836,24 +817,19 @@ func (s *Server) getWebhookMessage(c *call) response {
 }
 
 func (s *Server) editWebhookMessage(c *call) response {
-	obj, files, bad := c.payload()
-	if bad != nil {
-		return *bad
-	}
-	s.world.mu.Lock()
-	defer s.world.mu.Unlock()
-	_, m, bad := s.webhookMessage(c)
-	if bad != nil {
-		return *bad
-	}
-	if bad := validateMessage(obj, files, false); bad != nil {
-		return *bad
-	}
-	s.applyEdit(m, obj, files)
-	if f, isNum := m.obj["flags"].(float64); isNum {
-		m.obj["flags"] = float64(int(f) &^ 128) // an edit ends the "thinking" state
-	}
-	return ok(m.render(s.world.bot.ID))
+	return s.withPayload(c, func(obj map[string]any, files []map[string]any) response {
+		_, m, bad := s.webhookMessage(c)
+		if bad != nil {
+			return *bad
+		}
+		if bad := s.applyEdit(m, obj, files); bad != nil {
+			return *bad
+		}
+		if f, isNum := m.obj["flags"].(float64); isNum {
+			m.obj["flags"] = float64(int(f) &^ 128) // an edit ends the "thinking" state
+		}
+		return ok(m.render(s.world.bot.ID))
+	})
 }
 
 func (s *Server) deleteWebhookMessage(c *call) response {

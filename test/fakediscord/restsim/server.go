@@ -215,6 +215,9 @@ func errorBody(status, code int, msg string) response {
 	return response{status: status, body: map[string]any{"code": code, "message": msg}}
 }
 
+// errRef returns a pointer to r, for lookups and checks that answer (value, *response).
+func errRef(r response) *response { return &r }
+
 // formError is Discord's 50035 Invalid Form Body with one field error.
 func formError(field, code, msg string) response {
 	return response{status: http.StatusBadRequest, body: map[string]any{
