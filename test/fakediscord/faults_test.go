@@ -254,12 +254,7 @@ func TestStallThenDropOrClose(t *testing.T) {
 			t.Fatal(err)
 		}
 		if drop {
-			if err := s.Drop(0); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.WaitFor(ctxT(t), func(sn *Snapshot) bool { return sn.Connections == 0 }); err != nil {
-				t.Fatal(err)
-			}
+			dropAndWait(t, s)
 		}
 		s.Close()
 		c.waitEnd()

@@ -39,6 +39,17 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
+// dropAndWait drops shard 0's connection and waits until the server holds no connection.
+func dropAndWait(t *testing.T, s *Server) {
+	t.Helper()
+	if err := s.Drop(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitFor(ctxT(t), func(sn *Snapshot) bool { return sn.Connections == 0 }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // wsClient is a raw gateway client for tests: it decodes whatever transport compression it
 // asked for with klauspost's readers, independently of the server's code.
 type wsClient struct {

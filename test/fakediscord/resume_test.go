@@ -152,12 +152,7 @@ func TestResumeFailures(t *testing.T) {
 		clk := manualClock()
 		s := newServer(t, WithClock(clk), WithResumeWindow(2*time.Minute))
 		_, r := connect(t, s, 0, 1, dialOpts{})
-		if err := s.Drop(0); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.WaitFor(ctxT(t), func(sn *Snapshot) bool { return sn.Connections == 0 }); err != nil {
-			t.Fatal(err)
-		}
+		dropAndWait(t, s)
 		clk.Advance(2*time.Minute + time.Millisecond)
 		if err := s.Dispatch(0, "ENTITLEMENT_CREATE", map[string]any{}); err != ErrNoSession {
 			t.Fatalf("dispatch to an expired session: %v", err)
@@ -169,12 +164,7 @@ func TestResumeFailures(t *testing.T) {
 		clk := manualClock()
 		s := newServer(t, WithClock(clk), WithResumeWindow(2*time.Minute))
 		_, r := connect(t, s, 0, 1, dialOpts{})
-		if err := s.Drop(0); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.WaitFor(ctxT(t), func(sn *Snapshot) bool { return sn.Connections == 0 }); err != nil {
-			t.Fatal(err)
-		}
+		dropAndWait(t, s)
 		clk.Advance(2 * time.Minute)
 		c := resumeOn(t, s, r.SessionID, 1, false)
 		c.until(events.OpDispatch, "RESUMED")
