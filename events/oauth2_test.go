@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/cordage/cordage/events"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 func TestOAuth2TokenPrintsNoSecret(t *testing.T) {
@@ -44,5 +46,19 @@ func TestOAuth2TokenJSON(t *testing.T) {
 	out, err := json.Marshal(tok)
 	if err != nil || string(out) != in {
 		t.Fatalf("encoded %s, %v", out, err)
+	}
+}
+
+// A token handed to zap as a field must not leak either: zap.Any picks the Stringer.
+func TestOAuth2TokenZapFieldPrintsNoSecret(t *testing.T) {
+	tok := events.OAuth2Token{AccessToken: "acc-SECRET-1", TokenType: "Bearer", RefreshToken: "ref-SECRET-2"}
+	var buf strings.Builder
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	core := zapcore.NewCore(enc, zapcore.AddSync(&buf), zap.DebugLevel)
+	log := zap.New(core)
+	log.Info("token", zap.Any("tok", tok), zap.Any("ptr", &tok), zap.Stringer("s", tok))
+	_ = log.Sync()
+	if strings.Contains(buf.String(), "SECRET") || !strings.Contains(buf.String(), "Bearer") {
+		t.Fatalf("log line: %s", buf.String())
 	}
 }
