@@ -510,12 +510,12 @@ func (s *shard) dispatch(env events.Envelope, replayed *int) (inKind, bool) {
 		if lost != nil {
 			s.emit(KindSessionReplaced, *lost)
 		}
-		s.c.q.push(ev)
+		s.push(ev)
 		s.emit(KindShardReady, events.ShardReady{Shard: s.id, Shards: s.count, SessionID: r.SessionID, Guilds: len(r.Guilds)})
 		s.log.Info("ready", zap.Int("guilds", len(r.Guilds)))
 		return inReady, true
 	case events.EventResumed:
-		s.c.q.push(ev)
+		s.push(ev)
 		s.mu.Lock()
 		sid := s.sessionID
 		s.mu.Unlock()
@@ -525,6 +525,6 @@ func (s *shard) dispatch(env events.Envelope, replayed *int) (inKind, bool) {
 		return inResumed, true
 	}
 	*replayed++
-	s.c.q.push(ev)
+	s.push(ev)
 	return 0, false
 }

@@ -50,6 +50,8 @@ type shard struct {
 
 	dec    transport.Decompressor
 	window sendLimiter
+
+	set *shardSet // the shard set it belongs to; its events go out through set (reshard_feed.go)
 }
 
 type sendReq struct {
@@ -125,7 +127,7 @@ func (s *shard) dropSession(reason string) {
 	s.seq.Store(0)
 }
 
-func (s *shard) emit(k Kind, detail any) { s.c.q.push(runtimeEvent(s.id, k, detail)) }
+func (s *shard) emit(k Kind, detail any) { s.push(runtimeEvent(s.id, k, detail)) }
 
 type action int
 
