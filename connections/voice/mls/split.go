@@ -1,0 +1,56 @@
+package mls
+
+import "fmt"
+
+// ReadMLSMessage decodes the MLSMessage at the start of b and reports how many bytes it took.
+// DAVE puts MLS messages back to back: op 27's proposal_messages body is a run of them, and
+// op 28 is a commit followed by a bare Welcome. The rest of b is not looked at.
+func ReadMLSMessage(b []byte) (msg *MLSMessage, n int, err error) {
+	r := newReader(b, "MLSMessage")
+	m := new(MLSMessage)
+	if v := r.u16(); r.err == nil && v != mls10 {
+		r.pos -= 2
+		r.fail(ErrInvalidValue, fmt.Sprintf("protocol version %d", v))
+	}
+	m.WireFormat = r.u16()
+	switch {
+	case r.err != nil:
+	case m.WireFormat == WireFormatPublicMessage:
+		m.Public = new(PublicMessage)
+		m.Public.unmarshal(r)
+	case m.WireFormat == WireFormatWelcome:
+		m.Welcome = new(Welcome)
+		m.Welcome.unmarshal(r)
+	case m.WireFormat == WireFormatGroupInfo:
+		m.GroupInfo = new(GroupInfo)
+		m.GroupInfo.unmarshal(r)
+	case m.WireFormat == WireFormatKeyPackage:
+		m.KeyPackage = new(KeyPackage)
+		m.KeyPackage.unmarshal(r)
+	default:
+		r.pos -= 2
+		r.fail(ErrInvalidValue, fmt.Sprintf("wire format %d not supported", m.WireFormat))
+	}
+	if r.err != nil {
+		return nil, 0, r.err
+	}
+	return m, r.pos, nil
+}
+
+// SplitMLSMessages splits a run of back-to-back MLSMessages (DAVE op 27's proposal_messages
+// body) into one slice per message. The slices alias b.
+func SplitMLSMessages(b []byte) ([][]byte, error) {
+	var out [][]byte
+	for off := 0; off < len(b); {
+		_, n, err := ReadMLSMessage(b[off:])
+		if err != nil {
+			if de, ok := err.(*DecodeError); ok {
+				de.Offset += off
+			}
+			return nil, err
+		}
+		out = append(out, b[off:off+n:off+n])
+		off += n
+	}
+	return out, nil
+}
