@@ -3,7 +3,7 @@ package connections
 import "github.com/cordage/cordage/events"
 
 // Command is a value sent on Conn.Commands(). The set is closed: AddShards, RemoveShards,
-// GetShardState, StatusUpdate, VoiceStateUpdate, RequestGuildMembers and Disconnect.
+// GetShardState, StatusUpdate, VoiceStateUpdate, RequestGuildMembers, ReShard and Disconnect.
 //
 // A command's Reply channel, when set, must be buffered (capacity 1 is enough): the runtime
 // sends exactly one value and never blocks on it; if the channel is full the answer is lost.
@@ -98,6 +98,18 @@ type RequestGuildMembers struct {
 	Reply     chan<- error
 }
 
+// ReShard moves the bot to Count shards without downtime (Count 0: the count GET /gateway/bot
+// recommends): the new shard set starts beside the running one, its events are held back until
+// every new shard is ready and has loaded its guilds, then the sets are swapped and the old one
+// is stopped. No dispatch is delivered twice or lost across the swap; ReShard events report the
+// progress. Reply gets nil after the swap, or why the new set was given up (the old set then
+// keeps running). Only a connection started with ConnectBot can re-shard; one re-shard runs at
+// a time.
+type ReShard struct {
+	Count int
+	Reply chan<- error
+}
+
 // Disconnect stops every shard (closing with 1000, which ends their sessions) and ends the
 // connection. Reply, if set, receives nil once every goroutine has stopped.
 type Disconnect struct {
@@ -110,6 +122,7 @@ func (GetShardState) command()       {}
 func (StatusUpdate) command()        {}
 func (VoiceStateUpdate) command()    {}
 func (RequestGuildMembers) command() {}
+func (ReShard) command()             {}
 func (Disconnect) command()          {}
 
 func replyErr(ch chan<- error, err error) {

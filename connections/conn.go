@@ -149,7 +149,7 @@ func start(ctx context.Context, cfg *config, tok *secret, out chan<- Event, gw e
 	for i, id := range order {
 		states[i] = ShardState{ID: id, Count: count}
 	}
-	ctl := &controller{c: c, count: count, gw: gw, shards: make(map[int]*shard), readySeen: make(map[int]bool)}
+	ctl := &controller{c: c, count: count, gw: gw, set: &shardSet{}, shards: make(map[int]*shard), readySeen: make(map[int]bool)}
 	// The control goroutine is the root of the tree: it waits for every other goroutine
 	// before it closes Done.
 	go ctl.run(states)
@@ -297,6 +297,16 @@ func (c *Conn) ShardStates(ctx context.Context, ids ...int) ([]ShardState, error
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// ReShard moves the bot to n shards without downtime (0: as GET /gateway/bot recommends) and
+// returns once the new set has taken over, or why it was given up. See the ReShard command.
+func (c *Conn) ReShard(ctx context.Context, n int) error {
+	if n < 0 {
+		return optionError("ReShard", "%d shards", n)
+	}
+	reply := make(chan error, 1)
+	return c.request(ctx, ReShard{Count: n, Reply: reply}, reply)
 }
 
 // Disconnect is Close through the command channel.

@@ -1,17 +1,16 @@
 package connections
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
-	"github.com/cordage/cordage/shardctl"
 )
 
 type noteKind int
@@ -21,6 +20,7 @@ const (
 	noteFatal                   // the shard stopped for good (err)
 	noteReShard                 // the shard got 4011
 	noteGateway                 // a re-shard's GET /gateway/bot finished (gw, err)
+	noteCheck                   // WithReShardCheck's GET /gateway/bot answered (gw)
 )
 
 type note struct {
@@ -35,18 +35,33 @@ type controller struct {
 	c      *Conn
 	count  int
 	gw     events.GatewayBot
+	set    *shardSet // the shards of the table: the running set
 	shards map[int]*shard
 
 	readySeen  map[int]bool
 	announced  bool
-	resharding bool
 	fatalErr   error
 	disconnect []chan<- error
+	presence   *events.PresenceUpdate // the last StatusUpdate to every shard, for a new set
+
+	pending   *reshardReq // a re-shard waiting for GET /gateway/bot
+	rs        *reshardRun // a re-shard whose new set runs beside the old one
+	filter    clock.Timer // the filter window after the last swap
+	filterMix *mixer
 }
+
+// resharding reports whether a re-shard is asked for or in progress.
+func (ctl *controller) resharding() bool { return ctl.rs != nil || ctl.pending != nil }
 
 func (ctl *controller) run(initial []ShardState) {
 	c := ctl.c
 	defer func() {
+		if ctl.rs != nil {
+			ctl.rs.stopTimers()
+		}
+		if ctl.filter != nil {
+			ctl.filter.Stop()
+		}
 		c.wg.Wait()
 		for _, r := range ctl.disconnect {
 			replyErr(r, nil)
@@ -56,7 +71,24 @@ func (ctl *controller) run(initial []ShardState) {
 	for _, st := range initial {
 		ctl.startShard(st)
 	}
+	if c.ownsAll && c.cfg.reshardCheck > 0 {
+		c.wg.Go(ctl.checkLoop)
+	}
 	for {
+		var (
+			wake                   <-chan struct{}
+			loaded, late, filtered <-chan time.Time
+		)
+		if rs := ctl.rs; rs != nil {
+			wake = rs.mix.wake
+			late = rs.deadline.C()
+			if rs.loadTimer != nil {
+				loaded = rs.loadTimer.C()
+			}
+		}
+		if ctl.filter != nil {
+			filtered = ctl.filter.C()
+		}
 		select {
 		case <-c.ctx.Done():
 			// Every shard's context is a child of c.ctx: they all close with their stop code
@@ -66,6 +98,16 @@ func (ctl *controller) run(initial []ShardState) {
 			ctl.handle(cmd)
 		case n := <-c.notes:
 			ctl.handleNote(n)
+		case <-wake:
+			ctl.loadProgress()
+		case <-loaded:
+			// Every new shard is READY; guilds still missing are not waited for any longer.
+			ctl.c.log.Warn("re-shard: not every guild loaded in time; swapping anyway", zap.Duration("timeout", reshardGuildTimeout))
+			ctl.swap()
+		case <-late:
+			ctl.abortReShard(fmt.Errorf("connections: re-shard: the new shard set was not ready in time"))
+		case <-filtered:
+			ctl.endFilter()
 		}
 	}
 }
@@ -75,6 +117,7 @@ func (ctl *controller) startShard(st ShardState) *shard {
 		st.Count = ctl.count
 	}
 	s := newShard(ctl.c, st)
+	s.set = ctl.set
 	ctl.shards[st.ID] = s
 	ctl.c.wg.Go(s.run)
 	return s
@@ -98,7 +141,7 @@ func (ctl *controller) handleNote(n note) {
 			return
 		}
 		ctl.readySeen[n.shard.id] = true
-		if ctl.announced || ctl.resharding {
+		if ctl.announced || ctl.resharding() {
 			return
 		}
 		for id := range ctl.shards {
@@ -112,6 +155,10 @@ func (ctl *controller) handleNote(n note) {
 		c.q.push(runtimeEvent(-1, KindConnectedAllShards, events.ConnectedAllShards{Shards: ids}))
 
 	case noteFatal:
+		if ctl.newSetShard(n.shard) {
+			ctl.abortReShard(fmt.Errorf("connections: re-shard: new shard set: %w", n.err))
+			return
+		}
 		current := ctl.shards[n.shard.id] == n.shard
 		ctl.forget(n.shard)
 		if !current {
@@ -120,88 +167,53 @@ func (ctl *controller) handleNote(n note) {
 		if ctl.fatalErr == nil {
 			ctl.fatalErr = n.err
 		}
-		if len(ctl.shards) == 0 && !ctl.resharding {
+		if len(ctl.shards) == 0 && !ctl.resharding() {
 			c.fail(ctl.fatalErr)
 		}
 
 	case noteReShard:
-		current := ctl.shards[n.shard.id] == n.shard
-		ctl.forget(n.shard)
-		if !current || ctl.resharding {
+		if ctl.newSetShard(n.shard) {
+			ctl.abortReShard(fmt.Errorf("connections: re-shard: shard %d of the new set of %d was closed with 4011", n.shard.id, n.shard.count))
 			return
 		}
-		ctl.resharding = true
-		old := ctl.count
-		for _, s := range ctl.shards {
-			s.stop(events.CloseNormal) // sessions with the old count are of no further use
+		current := ctl.shards[n.shard.id] == n.shard
+		ctl.forget(n.shard)
+		if !current {
+			return
 		}
-		clear(ctl.shards)
-		clear(ctl.readySeen)
+		delete(ctl.readySeen, n.shard.id)
 		if !c.ownsAll {
-			c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old}))
+			old := ctl.count
+			for _, s := range ctl.shards {
+				s.stop(events.CloseNormal)
+			}
+			clear(ctl.shards)
+			c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, Phase: events.ReShardRequired, Reason: fmt.Sprintf("shard %d closed with 4011", n.shard.id)}))
 			c.fail(fmt.Errorf("%w: shard %d was closed with 4011", ErrReShardRequired, n.shard.id))
 			return
 		}
-		c.wg.Go(func() { ctl.fetchGateway() })
+		if ctl.resharding() {
+			return // the new set covers this shard's guilds
+		}
+		// The rest of the old set keeps delivering while the new one starts.
+		ctl.requestReShard(reshardReq{reason: fmt.Sprintf("shard %d closed with 4011", n.shard.id), required: true})
 
 	case noteGateway:
-		if n.err != nil {
-			c.fail(fmt.Errorf("connections: re-shard: %w", n.err))
-			return
-		}
-		old := ctl.count
-		ctl.count = n.gw.Shards
-		if c.cfg.shardCount > ctl.count {
-			ctl.count = c.cfg.shardCount
-		}
-		if ctl.count <= old {
-			// Discord closed with 4011, so the old count is too low whatever the
-			// recommendation says.
-			ctl.count = old * 2
-		}
-		ctl.gw = n.gw
-		c.log.Info("re-sharding", zap.Int("old", old), zap.Int("new", ctl.count))
-		c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: ctl.count}))
-		if n.gw.SessionStartLimit.Total > 0 {
-			if err := shardctl.CheckBudget(n.gw.SessionStartLimit, ctl.count); err != nil {
-				c.fail(err)
-				return
-			}
-		}
-		ctl.resharding = false
-		ctl.announced = false
-		for _, id := range shardctl.BucketOrder(shardctl.ShardIDs(ctl.count), max(n.gw.SessionStartLimit.MaxConcurrency, 1)) {
-			ctl.startShard(ShardState{ID: id, Count: ctl.count})
-		}
-	}
-}
+		ctl.gatewayAnswer(n)
 
-// fetchGateway asks for the new shard count, retrying with backoff, and reports to the loop.
-func (ctl *controller) fetchGateway() {
-	c := ctl.c
-	var err error
-	for attempt := 1; attempt <= 5; attempt++ {
-		if !clock.Sleep(c.cfg.clock, c.backoffDelay(attempt), c.ctx.Done()) {
-			return
-		}
-		var gw events.GatewayBot
-		gw, err = getGatewayBot(c.ctx, c.cfg, c.token)
-		if err == nil {
-			c.note(note{kind: noteGateway, gw: gw})
-			return
-		}
-		if errors.Is(err, context.Canceled) || errors.Is(err, ErrUnauthorized) {
-			break
-		}
-		c.log.Warn("re-shard: GET /gateway/bot failed", zap.Error(err))
+	case noteCheck:
+		ctl.checkAnswer(n.gw)
 	}
-	c.note(note{kind: noteGateway, err: err})
 }
 
 func (ctl *controller) handle(cmd Command) {
 	c := ctl.c
 	switch cmd := cmd.(type) {
 	case AddShards:
+		if ctl.resharding() {
+			replyErr(cmd.Reply, fmt.Errorf("%w: AddShards during a re-shard", ErrInvalidOption))
+			return
+		}
 		var errs []error
 		for _, st := range cmd.States {
 			count := st.Count
@@ -224,6 +236,10 @@ func (ctl *controller) handle(cmd Command) {
 		replyErr(cmd.Reply, errors.Join(errs...))
 
 	case RemoveShards:
+		if ctl.resharding() {
+			replyErr(cmd.Reply, fmt.Errorf("%w: RemoveShards during a re-shard", ErrInvalidOption))
+			return
+		}
 		var errs []error
 		for _, id := range cmd.IDs {
 			s := ctl.shards[id]
@@ -268,6 +284,8 @@ func (ctl *controller) handle(cmd Command) {
 		var targets []*shard
 		var errs []error
 		if len(cmd.Shards) == 0 {
+			p := cmd.Presence
+			ctl.presence = &p
 			for _, id := range sortedIDs(ctl.shards) {
 				targets = append(targets, ctl.shards[id])
 			}
@@ -297,6 +315,22 @@ func (ctl *controller) handle(cmd Command) {
 		}
 		d := events.RequestGuildMembers{GuildID: cmd.GuildID, Query: cmd.Query, Limit: cmd.Limit, Presences: cmd.Presences, UserIDs: cmd.UserIDs, Nonce: cmd.Nonce}
 		ctl.routeGuild(cmd.GuildID, events.OpRequestGuildMembers, d, cmd.Reply)
+
+	case ReShard:
+		switch {
+		case !c.ownsAll:
+			replyErr(cmd.Reply, fmt.Errorf("%w: a connection made with ConnectShards runs part of the bot and cannot re-shard it", ErrInvalidOption))
+		case cmd.Count < 0:
+			replyErr(cmd.Reply, fmt.Errorf("%w: re-shard to %d shards", ErrInvalidOption, cmd.Count))
+		case cmd.Count > 0 && cmd.Count == ctl.count && !ctl.resharding():
+			replyErr(cmd.Reply, fmt.Errorf("%w: already running %d shards", ErrInvalidOption, cmd.Count))
+		default:
+			var replies []chan<- error
+			if cmd.Reply != nil {
+				replies = append(replies, cmd.Reply)
+			}
+			ctl.requestReShard(reshardReq{reason: "command", count: cmd.Count, replies: replies})
+		}
 
 	case Disconnect:
 		if cmd.Reply != nil {

@@ -25,6 +25,8 @@ type Observer interface {
 	SessionBudget(remaining int)
 	// Dropped reports dispatches discarded under a shedding overflow policy.
 	Dropped(shard int, n int)
+	// ReShard reports a re-shard when it starts and when it ends (done or failed).
+	ReShard(r ReShardReport)
 }
 
 // NopObserver ignores everything. Embed it in your own Observer.
@@ -38,3 +40,4 @@ func (NopObserver) SendWindow(int, int)                 {}
 func (NopObserver) OutQueue(int)                        {}
 func (NopObserver) SessionBudget(int)                   {}
 func (NopObserver) Dropped(int, int)                    {}
+func (NopObserver) ReShard(ReShardReport)               {}

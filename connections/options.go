@@ -86,6 +86,7 @@ type config struct {
 	httpClient     *http.Client
 	dialer         *websocket.Dialer
 	backoff        Backoff
+	reshardCheck   time.Duration // WithReShardCheck (reshard.go)
 	errs           []error
 }
 

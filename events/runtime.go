@@ -59,12 +59,40 @@ type ConnectedAllShards struct {
 	Shards []int
 }
 
-// ReShard says Discord closed a shard with 4011 (sharding required). The runtime stops every
-// shard; a connection started with ConnectBot then fetches the recommended count and starts
-// New shards.
+// ReShard reports a re-shard: moving the bot from Old shards to New shards. A connection
+// started with ConnectBot re-shards without downtime (on close 4011, on demand, or when
+// GET /gateway/bot recommends more shards): it starts the New set beside the Old one and holds
+// its events back until every new shard is ready and has loaded its guilds, then swaps. One
+// ReShard with Phase ReShardStarted opens it and one with ReShardDone or ReShardFailed closes
+// it. A connection started with ConnectShards cannot re-shard by itself: on 4011 it sends one
+// ReShard with Phase ReShardRequired (New 0) and ends.
 type ReShard struct {
 	Old, New int
+	Phase    ReShardPhase
+	// Reason says what started it ("shard 2 closed with 4011", "command", "GET /gateway/bot
+	// recommends 8 shards").
+	Reason string
+	// Err is why a re-shard failed (ReShardFailed only).
+	Err error
 }
+
+// ReShardPhase is where a re-shard stands.
+type ReShardPhase string
+
+// Re-shard phases.
+const (
+	// ReShardRequired: Discord asked for more shards (close 4011) and this connection cannot
+	// re-shard by itself.
+	ReShardRequired ReShardPhase = "required"
+	// ReShardStarted: the New set is starting beside the Old one, which keeps delivering.
+	ReShardStarted ReShardPhase = "started"
+	// ReShardDone: the swap happened. Every event before this one came from the Old set or was
+	// held back from the New one; every event after it comes from the New set.
+	ReShardDone ReShardPhase = "done"
+	// ReShardFailed: the New set was given up (Err says why) and the Old set keeps running,
+	// minus any shard that Discord closed with 4011.
+	ReShardFailed ReShardPhase = "failed"
+)
 
 // ShardStopped says a shard stopped for good: a close code that no retry can fix (bad token,
 // invalid shard, invalid or disallowed intents, bad API version), or an exhausted
