@@ -1,0 +1,41 @@
+// Package voice is Cordage's voice runtime: it joins a voice channel through the gateway runtime
+// (package connections), speaks the voice websocket (v8) and RTP over UDP, sends pre-encoded Opus
+// on a 20 ms clock and delivers received Opus per user, with DAVE end-to-end encryption from
+// package dave when the server negotiates it.
+//
+// # Joining
+//
+// A Manager owns the bot's voice connections. The gateway runtime delivers VOICE_STATE_UPDATE
+// and VOICE_SERVER_UPDATE on the bot's own out channel, so the bot passes every event to
+// Manager.Handle from its select loop; Handle never blocks and reports whether the event was
+// voice plumbing. Manager.Join sends op 4 and waits for both dispatches (ErrJoinTimeout when
+// Discord answers nothing, as it does for a full channel), then connects. Join blocks, so call it
+// from another goroutine than the one feeding Handle.
+//
+// # Goroutines
+//
+// Per Conn: a supervisor that runs one websocket session after another (heartbeats, reconnects,
+// DAVE messages), a reader per websocket, a UDP reader per session, and the caller's goroutine
+// inside Send. Close (or the Manager's context) stops them all and waits. Neither the UDP reader
+// nor the websocket reader ever waits for the bot: Packets and Events are buffered and drop
+// (counted in Stats) when full.
+//
+// # Reconnecting
+//
+// After a session ends the supervisor applies the close-code policy of events/voice: codes
+// below 4000, a dropped connection and 4015 resume (op 7 with the last seq; the server replays
+// what was missed); 4006 and 4004 ask the gateway for fresh credentials (op 4) and identify;
+// other new-session codes identify again; 4014 waits ServerUpdateWait for a new
+// VOICE_SERVER_UPDATE (a move) and otherwise ends with ErrDisconnected; 4011, 4012, 4016, 4017,
+// 4021 and 4022 end the Conn with a *voice.CloseError. Every retry waits a jittered, capped
+// backoff, codes that point at our own bug get one retry, and MaxRetries consecutive failures end
+// the Conn with a *RetryError. A VOICE_SERVER_UPDATE with a new token or endpoint (a move) starts
+// a fresh session at once; a null endpoint waits for the next one.
+//
+// # Errors and secrets
+//
+// Close codes are *voice.CloseError (errors.As; errors.Is with voice.ErrDAVERequired,
+// voice.ErrClosedFatal), malformed server input is *voice.MalformedError with the decoder and
+// offset. Voice tokens and transport keys are typed (voice.Token, voice.SecretKey) so that they
+// print as [redacted] in logs and errors.
+package voice

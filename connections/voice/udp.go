@@ -1,0 +1,238 @@
+package voice
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cordage/cordage/connections/voice/rtp"
+	vgw "github.com/cordage/cordage/events/voice"
+)
+
+// transport is the UDP side of one voice session: the socket, the SSRC Ready gave us and the
+// transport keys from Session Description.
+type transport struct {
+	conn   *net.UDPConn
+	w      io.Writer // conn; unit tests record packets instead
+	ssrc   uint32
+	mode   vgw.Mode
+	sealer *rtp.Sealer // used only inside Send (one at a time)
+	opener *rtp.Opener // used only by the receive goroutine
+	stop   chan struct{}
+	done   chan struct{} // closed when the receive goroutine returned (or was never started)
+}
+
+func (t *transport) key(mode vgw.Mode, key []byte) error {
+	s, err := rtp.NewSealer(mode, key)
+	if err != nil {
+		return err
+	}
+	o, err := rtp.NewOpener(mode, key)
+	if err != nil {
+		return err
+	}
+	t.mode, t.sealer, t.opener = mode, s, o
+	return nil
+}
+
+// close stops the receive goroutine (if any) and waits for it.
+func (t *transport) close() {
+	select {
+	case <-t.stop:
+		return
+	default:
+	}
+	close(t.stop)
+	if t.conn != nil {
+		_ = t.conn.Close()
+	}
+	<-t.done
+}
+
+// dialUDP opens the socket to the voice server from Ready and runs IP discovery. It returns the
+// transport and our external address and port as the server saw them.
+func (c *Conn) dialUDP(r vgw.Ready) (*transport, string, uint16, error) {
+	ip, err := netip.ParseAddr(r.IP)
+	if err != nil {
+		return nil, "", 0, vgw.Malformed("voice.Ready", 0, "ip is not an address")
+	}
+	uc, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, r.Port)))
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("voice: UDP dial: %w", err)
+	}
+	tr := &transport{conn: uc, w: uc, ssrc: r.SSRC, stop: make(chan struct{}), done: make(chan struct{})}
+	close(tr.done) // no receiver yet; startReceive replaces it
+	d, err := c.discover(uc, r.SSRC)
+	if err != nil {
+		_ = uc.Close()
+		return nil, "", 0, err
+	}
+	return tr, d.Addr.String(), d.Port, nil
+}
+
+// discover sends IP discovery requests until a matching response arrives, up to
+// DiscoveryAttempts times with DiscoveryTimeout each (UDP may lose either packet).
+func (c *Conn) discover(uc *net.UDPConn, ssrc uint32) (rtp.Discovery, error) {
+	req := rtp.AppendDiscoveryRequest(make([]byte, 0, rtp.DiscoveryLen), ssrc)
+	buf := make([]byte, 1500)
+	wait := realDuration(c.clk, c.cfg.DiscoveryTimeout)
+	for attempt := 0; attempt < c.cfg.DiscoveryAttempts; attempt++ {
+		if c.ctx.Err() != nil {
+			return rtp.Discovery{}, c.ctx.Err()
+		}
+		if _, err := uc.Write(req); err != nil {
+			return rtp.Discovery{}, fmt.Errorf("voice: IP discovery: %w", err)
+		}
+		deadline := time.Now().Add(wait)
+		_ = uc.SetReadDeadline(deadline)
+		for {
+			n, err := uc.Read(buf)
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					break
+				}
+				// ICMP port unreachable and friends: try again after the wait.
+				if time.Now().Before(deadline) {
+					continue
+				}
+				break
+			}
+			d, err := rtp.ParseDiscovery(buf[:n])
+			if err != nil || d.Type != rtp.DiscoveryResponse || d.SSRC != ssrc {
+				continue // a stray packet; keep waiting for ours
+			}
+			_ = uc.SetReadDeadline(time.Time{})
+			return d, nil
+		}
+	}
+	_ = uc.SetReadDeadline(time.Time{})
+	return rtp.Discovery{}, ErrDiscoveryTimeout
+}
+
+// setTransport installs tr as the current transport (nil clears it) and closes the old one.
+func (c *Conn) setTransport(tr *transport) {
+	c.trMu.Lock()
+	old := c.tr
+	c.tr = tr
+	if tr != nil && old == nil {
+		close(c.trReady)
+	} else if tr == nil && old != nil {
+		c.trReady = make(chan struct{})
+	}
+	c.trMu.Unlock()
+	if old != nil && old != tr {
+		old.close()
+	}
+}
+
+// transport returns the current transport, or nil.
+func (c *Conn) transport() *transport {
+	c.trMu.Lock()
+	defer c.trMu.Unlock()
+	return c.tr
+}
+
+// transportReady returns the current transport and a channel closed once one exists.
+func (c *Conn) transportReady() (*transport, <-chan struct{}) {
+	c.trMu.Lock()
+	defer c.trMu.Unlock()
+	return c.tr, c.trReady
+}
+
+// maxDatagram is larger than any voice packet Discord sends (Opus ≤ 1275 bytes per frame).
+const maxDatagram = 4096
+
+func (c *Conn) startReceive(tr *transport) {
+	tr.done = make(chan struct{})
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(tr.done)
+		c.receive(tr)
+	}()
+}
+
+// receive reads datagrams until the transport closes. It never waits for the reader of
+// Packets: a full channel drops the packet and counts it.
+func (c *Conn) receive(tr *transport) {
+	buf := make([]byte, maxDatagram)
+	plain := make([]byte, maxDatagram)
+	dec := make([]byte, maxDatagram)
+	var sl slab
+	for {
+		n, err := tr.conn.Read(buf)
+		if err != nil {
+			select {
+			case <-tr.stop:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. ICMP unreachable reported on a connected socket
+		}
+		if p, ok := c.openPacket(tr, buf[:n], plain, dec, &sl); ok {
+			select {
+			case c.packets <- p:
+				c.stats.received.Add(1)
+			default:
+				c.stats.dropped.Add(1)
+			}
+		}
+	}
+}
+
+// openPacket removes transport and DAVE encryption from one datagram. ok is false for RTCP,
+// packets that fail to open and packets from an SSRC no speaking event has mapped.
+func (c *Conn) openPacket(tr *transport, b, plain, dec []byte, sl *slab) (Packet, bool) {
+	if rtp.IsRTCP(b) {
+		return Packet{}, false
+	}
+	p, err := tr.opener.Open(plain[:0], b)
+	if err != nil {
+		c.stats.undecrypt.Add(1)
+		return Packet{}, false
+	}
+	user, ok := c.ssrcs.get(p.Header.SSRC)
+	if !ok {
+		c.stats.unknownSSRC.Add(1)
+		return Packet{}, false
+	}
+	opus := p.Payload
+	if d := c.e2ee(); d != nil {
+		out, err := d.Decrypt(uint64(user), dec[:0], opus)
+		if err != nil {
+			c.stats.undecrypt.Add(1)
+			c.log.Debug("DAVE decrypt failed", zap.Uint64("user", uint64(user)), zap.Error(err))
+			return Packet{}, false
+		}
+		opus = out
+	}
+	return Packet{UserID: user, SSRC: p.Header.SSRC, Seq: p.Header.Seq, Timestamp: p.Header.Timestamp, Opus: sl.copy(opus)}, true
+}
+
+// slab hands out copies of small byte slices carved from 64 KiB chunks: each packet's Opus is
+// owned by the receiver (nothing ever writes that memory again), at one allocation per few
+// hundred packets instead of one per packet.
+type slab struct{ buf []byte }
+
+const slabSize = 64 << 10
+
+func (s *slab) copy(b []byte) []byte {
+	if len(b) > slabSize/4 {
+		return append([]byte(nil), b...)
+	}
+	if cap(s.buf)-len(s.buf) < len(b) {
+		s.buf = make([]byte, 0, slabSize)
+	}
+	n := len(s.buf)
+	s.buf = append(s.buf, b...)
+	return s.buf[n : n+len(b) : n+len(b)]
+}
