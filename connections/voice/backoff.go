@@ -42,11 +42,11 @@ func (b Backoff) jittered(n int) time.Duration { return b.Delay(n, rand.Float64(
 type action int
 
 const (
-	actResume    action = iota // reconnect to the same endpoint and resume
-	actIdentify                // reconnect and identify with the same credentials
-	actRejoin                  // ask the gateway again (op 4) for fresh credentials, then identify
-	actWait                    // wait for a new VOICE_SERVER_UPDATE
-	actStop                    // end the connection with the error
+	actResume   action = iota // reconnect to the same endpoint and resume
+	actIdentify               // reconnect and identify with the same credentials
+	actRejoin                 // ask the gateway again (op 4) for fresh credentials, then identify
+	actWait                   // wait for a new VOICE_SERVER_UPDATE
+	actStop                   // end the connection with the error
 )
 
 func (a action) String() string {
@@ -56,7 +56,7 @@ func (a action) String() string {
 // retryPolicy turns the way a session ended into the next action. It counts consecutive
 // failures (reset by a session that reaches Ready or Resumed) so that no policy loops forever.
 type retryPolicy struct {
-	maxRetries int              // general cap on consecutive failures
+	maxRetries int                   // general cap on consecutive failures
 	perCode    map[vgw.CloseCode]int // consecutive closes per code
 	failures   int
 }

@@ -29,16 +29,16 @@ type Conn struct {
 	join_   JoinConfig
 	guildID events.Snowflake
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	done   chan struct{}
-	ready  chan error // first session up (nil) or the error that ended the connection first
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	done    chan struct{}
+	ready   chan error // first session up (nil) or the error that ended the connection first
 	once    sync.Once
 	started atomic.Bool
 	left    atomic.Bool
-	errMu  sync.Mutex
-	err    error
+	errMu   sync.Mutex
+	err     error
 
 	creds *creds
 
@@ -80,7 +80,7 @@ func newConn(m *Manager, j JoinConfig) *Conn {
 		done: make(chan struct{}), ready: make(chan error, 1), creds: newCreds(),
 		trReady: make(chan struct{}),
 		packets: make(chan Packet, m.cfg.PacketBuffer), events: make(chan Event, m.cfg.EventBuffer),
-		seq:     -1,
+		seq: -1,
 	}
 	c.writeOp = c.writeJSON
 	c.ssrcs.m = map[uint32]events.Snowflake{}

@@ -26,8 +26,8 @@ type credSnapshot struct {
 	StateSeen  bool
 	Token      vgw.Token // prints as [redacted]
 	Endpoint   string
-	HasServer  bool // a VOICE_SERVER_UPDATE with a non-null endpoint is the latest one
-	ServerSeen bool // some VOICE_SERVER_UPDATE arrived (maybe with a null endpoint)
+	HasServer  bool   // a VOICE_SERVER_UPDATE with a non-null endpoint is the latest one
+	ServerSeen bool   // some VOICE_SERVER_UPDATE arrived (maybe with a null endpoint)
 	Gen        uint64 // bumps on every VOICE_SERVER_UPDATE and session id change
 }
 

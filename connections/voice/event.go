@@ -71,12 +71,12 @@ func (UserDisconnected) voiceEvent() {}
 
 // Stats are a Conn's counters since it started.
 type Stats struct {
-	PacketsSent       uint64 // RTP packets written, silence included
-	FramesDropped     uint64 // frames Send could not send (no session, encryption or write failure)
-	PacketsReceived   uint64 // packets delivered on Packets
-	PacketsDropped    uint64 // packets dropped because Packets was full
-	PacketsUndecrypt  uint64 // datagrams that failed transport or DAVE decryption, or were malformed
+	PacketsSent        uint64 // RTP packets written, silence included
+	FramesDropped      uint64 // frames Send could not send (no session, encryption or write failure)
+	PacketsReceived    uint64 // packets delivered on Packets
+	PacketsDropped     uint64 // packets dropped because Packets was full
+	PacketsUndecrypt   uint64 // datagrams that failed transport or DAVE decryption, or were malformed
 	PacketsUnknownSSRC uint64 // packets from an SSRC no speaking event has mapped yet
-	EventsDropped     uint64 // events dropped because Events was full
-	Reconnects        uint64 // sessions after the first
+	EventsDropped      uint64 // events dropped because Events was full
+	Reconnects         uint64 // sessions after the first
 }
