@@ -2,7 +2,13 @@ package daveserver
 
 import (
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cordage/cordage/clock"
@@ -15,18 +21,21 @@ type Config struct {
 	// Clock gives the time for key package lifetimes and the execute timeout; nil means
 	// clock.Real().
 	Clock clock.Clock
-	// ExecuteTimeout is how long the server waits for every member's op 23 before it sends op 22
-	// anyway; 0 means 10 s.
+	// ExecuteTimeout is how long the server waits for every participant's op 23 before it sends
+	// op 22 anyway; 0 means DefaultExecuteTimeout.
 	ExecuteTimeout time.Duration
-	// Logger receives debug lines about rejected messages and transitions; nil means no logging.
+	// Logger receives debug lines about rejected messages and transitions; nil means none.
 	Logger *zap.Logger
 	// ProtocolVersion is the call's DAVE protocol version: 0 (no DAVE) or 1.
 	ProtocolVersion int
 	// ChannelID is the voice channel id; the MLS group id is its big-endian u64. Required.
 	ChannelID uint64
-	// Key is the external sender's signature key; nil means a new P-256 key.
+	// Key is the external sender's signature key; nil means a new P-256 key. It must be P-256.
 	Key *ecdsa.PrivateKey
 }
+
+// DefaultExecuteTimeout is the execute timeout when Config.ExecuteTimeout is 0.
+const DefaultExecuteTimeout = 10 * time.Second
 
 // Out is one message for the voice server to send.
 type Out struct {
@@ -40,9 +49,74 @@ type Out struct {
 	Binary []byte
 }
 
-// Server is the DAVE server side of one call. Create it with [New].
+// Errors that Handle* return. The server's state is unchanged when a call returns one, and the
+// connection may stay open: Discord ignores a bad DAVE message rather than closing. Decoding
+// failures also match voice.ErrMalformed (errors.As gives the decoder and offset).
+var (
+	// ErrCommit: an op 28 the server will not announce (wrong group, epoch ahead, sender not in
+	// the group, a ref that is not pending for this sender, a welcome that does not match).
+	ErrCommit = errors.New("daveserver: commit rejected")
+	// ErrNotMember: a DAVE message from a user who did not join, or joined without DAVE, or while
+	// the call runs without DAVE.
+	ErrNotMember = errors.New("daveserver: sender is not a DAVE member of the call")
+	// ErrUnexpectedOp: an opcode a client does not send to this method.
+	ErrUnexpectedOp = errors.New("daveserver: unexpected opcode")
+)
+
+// member is one connected user.
+type member struct {
+	id        uint64
+	dave      bool // negotiated a DAVE version ≥ 1 (max_dave_protocol_version ≥ 1)
+	gotSender bool // op 25 sent on this session
+	kp        *keyPackage
+	kpRef     []byte
+	stale     bool // holds a leaf whose state it threw away (op 31, new session, new key package)
+}
+
+// proposal is one external proposal of the current epoch that no commit has taken yet.
+type proposal struct {
+	externalProposal
+	add    bool
+	user   uint64 // add: who is added; remove: whose leaf goes
+	kpRef  []byte // add
+	leaf   uint32 // remove
+	sentTo map[uint64]bool
+}
+
+func (p *proposal) key() string {
+	if p.add {
+		return fmt.Sprintf("add %d %x", p.user, p.kpRef)
+	}
+	return fmt.Sprintf("remove %d", p.leaf)
+}
+
+// transition is a prepared transition waiting for op 23 from its participants.
+type transition struct {
+	id        uint16
+	downgrade bool
+	deadline  time.Time
+	waiting   map[uint64]bool
+	to        []uint64 // who gets op 22
+}
+
+// Server is Discord's DAVE server side for one call. Create it with [New]. It is not safe for
+// concurrent use.
 type Server struct {
-	cfg Config
+	clk       clock.Clock
+	timeout   time.Duration
+	log       *zap.Logger
+	key       *ecdsa.PrivateKey
+	extSender []byte // op 25 payload
+	groupID   []byte
+
+	pv, target int
+	members    map[uint64]*member
+	leaves     []uint64 // leaf index → user id, 0 = blank; empty = no group yet
+	epoch      uint64
+	pending    []*proposal
+	tr         *transition
+	lastTID    uint16
+	faults     Faults
 }
 
 // New returns a Server for one call.
@@ -50,29 +124,348 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ChannelID == 0 {
 		return nil, errors.New("daveserver: Config.ChannelID is required")
 	}
-	return &Server{cfg: cfg}, nil
+	if cfg.ProtocolVersion < 0 || cfg.ProtocolVersion > voice.DAVEProtocolVersion {
+		return nil, fmt.Errorf("daveserver: protocol version %d is not 0 or 1", cfg.ProtocolVersion)
+	}
+	s := &Server{
+		clk: cfg.Clock, timeout: cfg.ExecuteTimeout, log: cfg.Logger, key: cfg.Key,
+		pv: cfg.ProtocolVersion, target: cfg.ProtocolVersion,
+		members: map[uint64]*member{},
+		groupID: binary.BigEndian.AppendUint64(nil, cfg.ChannelID),
+	}
+	if s.clk == nil {
+		s.clk = clock.Real()
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultExecuteTimeout
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	if s.key == nil {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("daveserver: external sender key: %w", err)
+		}
+		s.key = k
+	} else if s.key.Curve != elliptic.P256() {
+		return nil, errors.New("daveserver: Config.Key is not a P-256 key")
+	}
+	var err error
+	if s.extSender, err = externalSenderPayload(&s.key.PublicKey); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// Join records that userID identified with max_dave_protocol_version maxDAVEVersion.
-func (s *Server) Join(userID uint64, maxDAVEVersion int) []Out { return nil }
+// externalSenderPayload encodes op 25: the MLS ExternalSender. Discord's identity bytes are
+// not documented; eight zero bytes (user id 0, a user no one is) keep the credential well formed.
+func externalSenderPayload(pub *ecdsa.PublicKey) ([]byte, error) {
+	point, err := pub.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("daveserver: external sender key: %w", err)
+	}
+	return voice.ExternalSender{SignatureKey: point, Identity: make([]byte, 8)}.AppendTo(nil)
+}
 
-// Leave records that userID left the call.
-func (s *Server) Leave(userID uint64) []Out { return nil }
+// ExternalSender returns the op 25 payload this server sends.
+func (s *Server) ExternalSender() []byte { return slices.Clone(s.extSender) }
 
-// HandleBinary handles a client's binary DAVE message (op 26 or 28).
-func (s *Server) HandleBinary(userID uint64, m voice.BinaryMessage) ([]Out, error) { return nil, nil }
+// ProtocolVersion returns the call's current DAVE protocol version.
+func (s *Server) ProtocolVersion() int { return s.pv }
 
-// HandleJSON handles a client's JSON DAVE message (op 23 or 31); d is the "d" value.
-func (s *Server) HandleJSON(userID uint64, op voice.Op, d []byte) ([]Out, error) { return nil, nil }
-
-// Tick acts on timeouts; call it after the clock advances.
-func (s *Server) Tick() []Out { return nil }
-
-// SetProtocolVersion downgrades (0) or upgrades (1) the call.
-func (s *Server) SetProtocolVersion(v int) []Out { return nil }
-
-// Epoch returns the MLS epoch of the call's group (0 when there is no group).
-func (s *Server) Epoch() uint64 { return 0 }
+// Epoch returns the MLS epoch of the call's group: 0 before the first commit (every member's
+// pending group is at epoch 0), then the epoch the last announced commit led to.
+func (s *Server) Epoch() uint64 { return s.epoch }
 
 // Members returns the user ids holding a leaf in the group, in leaf order.
-func (s *Server) Members() []uint64 { return nil }
+func (s *Server) Members() []uint64 {
+	var out []uint64
+	for _, u := range s.leaves {
+		if u != 0 {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// LeafIndex returns userID's leaf index in the group.
+func (s *Server) LeafIndex(userID uint64) (uint32, bool) {
+	i := s.leafOf(userID)
+	return uint32(i), i >= 0
+}
+
+// TransitionPending returns the id of the transition waiting for op 23, if any.
+func (s *Server) TransitionPending() (uint16, bool) {
+	if s.tr == nil {
+		return 0, false
+	}
+	return s.tr.id, true
+}
+
+func (s *Server) leafOf(u uint64) int {
+	for i, v := range s.leaves {
+		if v == u && u != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// Join records that userID identified with max_dave_protocol_version maxDAVEVersion and sends
+// it the external sender when the call runs DAVE. A second Join for a connected user is a new
+// session: its old MLS state is gone, so its leaf is removed and it is added again.
+func (s *Server) Join(userID uint64, maxDAVEVersion int) []Out {
+	m := s.members[userID]
+	if m == nil {
+		m = &member{id: userID}
+		s.members[userID] = m
+	} else {
+		m.kp, m.kpRef, m.gotSender = nil, nil, false
+		m.stale = s.leafOf(userID) >= 0
+	}
+	m.dave = maxDAVEVersion >= 1
+	var out []Out
+	if s.pv > 0 && m.dave {
+		out = append(out, s.senderOut(m))
+	}
+	more, executed := s.dropFromTransition(userID)
+	out = append(out, more...)
+	if !executed {
+		out = append(out, s.reconcile()...)
+	}
+	return out
+}
+
+func (s *Server) senderOut(m *member) Out {
+	m.gotSender = true
+	payload := s.extSender
+	if s.faults.ForeignSenders > 0 {
+		s.faults.ForeignSenders--
+		payload = foreignSender()
+		s.log.Debug("fault: foreign external sender", zap.Uint64("user", m.id))
+	}
+	return Out{To: []uint64{m.id}, Op: voice.OpDAVEMLSExternalSender, Binary: slices.Clone(payload)}
+}
+
+// foreignSender is an op 25 payload for a key the server does not hold.
+func foreignSender() []byte {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic("daveserver: crypto/rand failed: " + err.Error()) // the stdlib never returns one
+	}
+	p, _ := externalSenderPayload(&k.PublicKey)
+	return p
+}
+
+// Leave records that userID left the call: its pending Add is revoked, or its leaf removed, or
+// the last member left alone is reset.
+func (s *Server) Leave(userID uint64) []Out {
+	if s.members[userID] == nil {
+		return nil
+	}
+	delete(s.members, userID)
+	out, executed := s.dropFromTransition(userID)
+	if executed {
+		return out
+	}
+	return append(out, s.reconcile()...)
+}
+
+// dropFromTransition stops waiting for u's op 23; if u was the last one waited for, the
+// transition executes (and what follows it is in the result).
+func (s *Server) dropFromTransition(u uint64) ([]Out, bool) {
+	if s.tr == nil || !s.tr.waiting[u] {
+		return nil, false
+	}
+	delete(s.tr.waiting, u)
+	s.tr.to = slices.DeleteFunc(s.tr.to, func(v uint64) bool { return v == u })
+	if len(s.tr.waiting) > 0 {
+		return nil, false
+	}
+	return s.execute(), true
+}
+
+// HandleBinary handles a client's binary DAVE message: op 26 (key package) or op 28 (commit and
+// optional welcome). The payload is copied; m may be reused after the call.
+func (s *Server) HandleBinary(userID uint64, m voice.BinaryMessage) ([]Out, error) {
+	mem := s.members[userID]
+	if mem == nil || !mem.dave || s.pv == 0 {
+		return nil, fmt.Errorf("%w: user %d, op %s", ErrNotMember, userID, m.Op)
+	}
+	switch m.Op {
+	case voice.OpDAVEMLSKeyPackage:
+		return s.handleKeyPackage(mem, slices.Clone(m.Payload))
+	case voice.OpDAVEMLSCommitWelcome:
+		return s.handleCommit(mem, slices.Clone(m.Payload))
+	}
+	return nil, fmt.Errorf("%w: %s in HandleBinary", ErrUnexpectedOp, m.Op)
+}
+
+func (s *Server) handleKeyPackage(m *member, payload []byte) ([]Out, error) {
+	kp, err := parseKeyPackage(payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeyPackage, err)
+	}
+	if err := kp.validate(m.id, s.clk.Now()); err != nil {
+		return nil, err
+	}
+	m.kp, m.kpRef = &kp, kp.ref()
+	// Key packages are single use and a client makes one only after a reset, so a member that
+	// still holds a leaf has thrown that leaf's state away.
+	if s.leafOf(m.id) >= 0 {
+		m.stale = true
+	}
+	s.log.Debug("key package accepted", zap.Uint64("user", m.id))
+	return s.reconcile(), nil
+}
+
+// HandleJSON handles a client's JSON DAVE message: op 23 (ready for transition) or op 31
+// (invalid commit or welcome). d is the message's "d" value.
+func (s *Server) HandleJSON(userID uint64, op voice.Op, d []byte) ([]Out, error) {
+	mem := s.members[userID]
+	if mem == nil || !mem.dave {
+		return nil, fmt.Errorf("%w: user %d, op %s", ErrNotMember, userID, op)
+	}
+	var v struct {
+		TransitionID *uint16 `json:"transition_id"`
+	}
+	switch op {
+	case voice.OpDAVEReadyForTransition, voice.OpDAVEMLSInvalidCommitWelcome:
+	default:
+		return nil, fmt.Errorf("%w: %s in HandleJSON", ErrUnexpectedOp, op)
+	}
+	if err := json.Unmarshal(d, &v); err != nil || v.TransitionID == nil {
+		return nil, voice.Malformed("daveserver."+op.String(), 0, "d is not {\"transition_id\": u16}")
+	}
+	tid := *v.TransitionID
+	if op == voice.OpDAVEReadyForTransition {
+		return s.ready(mem, tid), nil
+	}
+	return s.invalid(mem, tid), nil
+}
+
+func (s *Server) ready(m *member, tid uint16) []Out {
+	if s.tr == nil || s.tr.id != tid {
+		s.log.Debug("op 23 for no pending transition", zap.Uint64("user", m.id), zap.Uint16("transition", tid))
+		return nil
+	}
+	if s.faults.IgnoreReady {
+		s.log.Debug("fault: op 23 ignored", zap.Uint64("user", m.id))
+		return nil
+	}
+	delete(s.tr.waiting, m.id)
+	if len(s.tr.waiting) > 0 {
+		return nil
+	}
+	return s.execute()
+}
+
+// invalid handles op 31: the member could not use a commit or welcome and has reset itself.
+// Its leaf (if any) is removed and it is added again once its new key package arrives.
+func (s *Server) invalid(m *member, tid uint16) []Out {
+	s.log.Debug("invalid commit/welcome", zap.Uint64("user", m.id), zap.Uint16("transition", tid))
+	m.kp, m.kpRef = nil, nil
+	m.stale = s.leafOf(m.id) >= 0
+	if s.tr != nil {
+		if s.tr.waiting[m.id] {
+			delete(s.tr.waiting, m.id)
+		}
+		s.tr.to = slices.DeleteFunc(s.tr.to, func(v uint64) bool { return v == m.id })
+		if len(s.tr.waiting) == 0 {
+			return s.execute()
+		}
+		return nil
+	}
+	return s.reconcile()
+}
+
+// Tick sends op 22 for a transition whose participants did not all answer op 23 within the
+// execute timeout, and starts a forced downgrade. Call it after the clock advances.
+func (s *Server) Tick() []Out {
+	var out []Out
+	if s.tr != nil && !s.clk.Now().Before(s.tr.deadline) {
+		s.log.Debug("transition timed out", zap.Uint16("transition", s.tr.id), zap.Int("waiting", len(s.tr.waiting)))
+		out = s.execute()
+	}
+	if s.faults.ForceDowngrade {
+		s.faults.ForceDowngrade = false
+		out = append(out, s.SetProtocolVersion(0)...)
+	}
+	return out
+}
+
+// SetProtocolVersion moves the call to DAVE version v: 0 downgrades (op 21 with version 0, op 22
+// once everyone is ready), 1 upgrades (op 24 epoch 1: every member starts a new group and sends
+// a key package). The change starts once no transition is pending.
+func (s *Server) SetProtocolVersion(v int) []Out {
+	if v < 0 || v > voice.DAVEProtocolVersion {
+		s.log.Debug("ignoring unknown protocol version", zap.Int("version", v))
+		return nil
+	}
+	s.target = v
+	return s.reconcile()
+}
+
+// execute sends op 22 for the pending transition and moves on to what waited for it.
+func (s *Server) execute() []Out {
+	tr := s.tr
+	s.tr = nil
+	var out []Out
+	if to := s.connected(tr.to); len(to) > 0 {
+		out = append(out, Out{To: to, Op: voice.OpDAVEExecuteTransition, JSON: voice.DAVEExecuteTransition{TransitionID: tr.id}})
+	}
+	if tr.downgrade {
+		s.pv = 0
+		s.dropGroup()
+	}
+	return append(out, s.reconcile()...)
+}
+
+func (s *Server) connected(us []uint64) []uint64 {
+	var out []uint64
+	for _, u := range us {
+		if s.members[u] != nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func (s *Server) nextTID() uint16 {
+	s.lastTID++
+	if s.lastTID == 0 { // 0 means "execute now"; never use it for a real transition
+		s.lastTID = 1
+	}
+	return s.lastTID
+}
+
+// daveMembers returns the connected DAVE members, by user id.
+func (s *Server) daveMembers() []uint64 {
+	var out []uint64
+	for id, m := range s.members {
+		if m.dave {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// live returns the group members that still hold their group state, in leaf order.
+func (s *Server) live() []uint64 {
+	var out []uint64
+	for _, u := range s.leaves {
+		if m := s.members[u]; u != 0 && m != nil && m.dave && !m.stale {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func (s *Server) dropGroup() {
+	s.leaves, s.epoch, s.pending = nil, 0, nil
+	for _, m := range s.members {
+		m.stale = false
+	}
+}

@@ -1,0 +1,205 @@
+package daveserver
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/cordage/cordage/events/voice"
+	"go.uber.org/zap"
+)
+
+func commitError(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrCommit}, a...)...)
+}
+
+// handleCommit takes an op 28. The first valid commit of an epoch wins: the server applies it to
+// its roster, announces it (op 29) to the members that were in the group, sends each joiner its
+// part of the Welcome (op 30) and waits for op 23. A commit for an epoch that already ended lost
+// the race and is dropped without an error.
+func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
+	r := &reader{dec: decCommit, b: payload}
+	c := readCommitMessage(r)
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCommit, r.err)
+	}
+	rest := payload[r.off:]
+	if !bytes.Equal(c.groupID, s.groupID) {
+		return nil, commitError("group id is not this call's")
+	}
+	if c.epoch < s.epoch {
+		s.log.Debug("commit lost the race", zap.Uint64("user", m.id), zap.Uint64("epoch", c.epoch))
+		return nil, nil
+	}
+	if c.epoch > s.epoch {
+		return nil, commitError("epoch %d is ahead of the group's %d", c.epoch, s.epoch)
+	}
+	if s.tr != nil {
+		return nil, commitError("a transition is still pending")
+	}
+
+	group := len(s.leaves) > 0
+	if group {
+		if int64(c.leaf) >= int64(len(s.leaves)) || s.leaves[c.leaf] != m.id || m.stale {
+			return nil, commitError("sender leaf %d is not the committer's live leaf", c.leaf)
+		}
+	} else if c.leaf != 0 || m.kp == nil {
+		return nil, commitError("committer has no pending group (leaf %d)", c.leaf)
+	}
+
+	if len(c.refs) == 0 {
+		return nil, commitError("commits no proposal")
+	}
+	var chosen []*proposal
+	for _, ref := range c.refs {
+		i := slices.IndexFunc(s.pending, func(p *proposal) bool { return bytes.Equal(p.ref, ref) })
+		if i < 0 {
+			return nil, commitError("proposal ref %x is not pending", ref)
+		}
+		p := s.pending[i]
+		if !p.sentTo[m.id] {
+			return nil, commitError("proposal ref %x was not sent to the committer", ref)
+		}
+		if slices.Contains(chosen, p) {
+			return nil, commitError("proposal ref %x appears twice", ref)
+		}
+		chosen = append(chosen, p)
+	}
+	var adds, removes []*proposal
+	for _, p := range chosen {
+		if p.add {
+			adds = append(adds, p)
+		} else {
+			removes = append(removes, p)
+		}
+	}
+	// RFC 9420 §12.4: a commit needs a path unless it holds only Add (PSK, ReInit) proposals.
+	if len(removes) > 0 && !c.hasPath {
+		return nil, commitError("commit with a Remove has no update path")
+	}
+	if c.hasPath {
+		pl := &c.pathLeaf
+		if pl.source != sourceCommit {
+			return nil, commitError("path leaf source %d is not commit", pl.source)
+		}
+		if pl.cred.typ != credBasic || len(pl.cred.identity) != 8 || binary.BigEndian.Uint64(pl.cred.identity) != m.id {
+			return nil, commitError("path leaf credential is not the committer's")
+		}
+	}
+
+	leaves := slices.Clone(s.leaves)
+	if !group {
+		leaves = []uint64{m.id}
+	}
+	leaves, joined := applyProposals(leaves, removes, adds)
+	if dup := duplicate(leaves); dup != 0 {
+		return nil, commitError("user %d would hold two leaves", dup)
+	}
+
+	secretOf := map[uint64]int{}
+	var w welcome
+	switch {
+	case len(adds) > 0:
+		if len(rest) == 0 {
+			return nil, commitError("commit adds members but carries no welcome")
+		}
+		var err error
+		if w, err = parseWelcome(rest); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCommit, err)
+		}
+		if len(w.secrets) != len(adds) {
+			return nil, commitError("welcome has %d secrets for %d joiners", len(w.secrets), len(adds))
+		}
+		for _, p := range adds {
+			i := slices.IndexFunc(w.secrets, func(e welcomeSecret) bool { return bytes.Equal(e.newMember, p.kpRef) })
+			if i < 0 {
+				return nil, commitError("welcome has no secrets for user %d's key package", p.user)
+			}
+			secretOf[p.user] = i
+		}
+	case len(rest) > 0:
+		w, err := parseWelcome(rest)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCommit, err)
+		}
+		if len(w.secrets) > 0 {
+			return nil, commitError("welcome for a commit that adds no one")
+		}
+	}
+
+	// The commit wins. Who had the previous epoch's state gets the commit; joiners get welcomes.
+	announceTo := s.live()
+	if !group {
+		announceTo = []uint64{m.id}
+		m.kp, m.kpRef = nil, nil // its key package's leaf became leaf 0 of the group
+	}
+	s.leaves, s.epoch, s.pending = leaves, c.epoch+1, nil
+	for _, p := range adds {
+		j := s.members[p.user]
+		j.kp, j.kpRef, j.stale = nil, nil, false
+	}
+	for _, mm := range s.members {
+		if mm.stale && s.leafOf(mm.id) < 0 {
+			mm.stale = false // its old leaf is gone; it is now simply not in the group
+		}
+	}
+
+	id := s.nextTID()
+	commit := c.raw
+	if s.faults.CorruptCommits > 0 {
+		s.faults.CorruptCommits--
+		commit = slices.Clone(commit)
+		commit[len(commit)-1] ^= 0x01
+		s.log.Debug("fault: corrupted announced commit", zap.Uint16("transition", id))
+	}
+	out := []Out{{To: announceTo, Op: voice.OpDAVEMLSAnnounceCommit,
+		Binary: voice.Transition{TransitionID: id, Data: commit}.AppendTo(nil)}}
+	for _, u := range joined {
+		out = append(out, Out{To: []uint64{u}, Op: voice.OpDAVEMLSWelcome,
+			Binary: voice.Transition{TransitionID: id, Data: w.subset(secretOf[u])}.AppendTo(nil)})
+	}
+	participants := append(slices.Clone(announceTo), joined...)
+	s.tr = &transition{id: id, deadline: s.clk.Now().Add(s.timeout), waiting: set(participants), to: participants}
+	s.log.Debug("commit won", zap.Uint64("user", m.id), zap.Uint64("epoch", s.epoch),
+		zap.Uint16("transition", id), zap.Int("adds", len(adds)), zap.Int("removes", len(removes)))
+	return out, nil
+}
+
+// applyProposals applies a commit's proposals to the roster as RFC 9420 §12.3 orders them:
+// removes first (blank the leaf, then truncate trailing blanks), then adds in commit order, each
+// into the leftmost blank leaf or a new one at the right. It returns the roster and the users
+// added, in order.
+func applyProposals(leaves []uint64, removes, adds []*proposal) ([]uint64, []uint64) {
+	for _, p := range removes {
+		leaves[p.leaf] = 0
+	}
+	for len(leaves) > 0 && leaves[len(leaves)-1] == 0 {
+		leaves = leaves[:len(leaves)-1]
+	}
+	var joined []uint64
+	for _, p := range adds {
+		if i := slices.Index(leaves, 0); i >= 0 {
+			leaves[i] = p.user
+		} else {
+			leaves = append(leaves, p.user)
+		}
+		joined = append(joined, p.user)
+	}
+	return leaves, joined
+}
+
+// duplicate returns a user id that holds two leaves, or 0.
+func duplicate(leaves []uint64) uint64 {
+	seen := map[uint64]bool{}
+	for _, u := range leaves {
+		if u == 0 {
+			continue
+		}
+		if seen[u] {
+			return u
+		}
+		seen[u] = true
+	}
+	return 0
+}

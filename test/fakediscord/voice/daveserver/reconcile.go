@@ -1,0 +1,219 @@
+package daveserver
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cordage/cordage/events/voice"
+	"go.uber.org/zap"
+)
+
+// reconcile brings the proposals in flight in line with who is in the call. It runs after every
+// event while no transition is pending (proposals of an epoch about to end would be wasted): it
+// starts a protocol version change if one was asked for, resets a member left alone, revokes
+// proposals that no longer make sense, signs the missing ones and sends each recipient what it
+// has not seen.
+//
+// With a group, the recipients are its live members, and the proposals are a Remove for every
+// leaf whose user left or threw its state away, and an Add for every DAVE member with a key
+// package and no live leaf. Before the first commit every member with a key package has its own
+// pending group at epoch 0, so each gets the Adds of all the others and the first commit wins.
+func (s *Server) reconcile() []Out {
+	if s.tr != nil {
+		return nil
+	}
+	if s.target != s.pv {
+		return s.changeVersion()
+	}
+	if s.pv == 0 {
+		return nil
+	}
+	if len(s.leaves) > 0 {
+		live := s.live()
+		switch {
+		case len(live) == 0:
+			s.log.Debug("no live member left; the group is gone")
+			s.dropGroup()
+		case len(live) == 1 && len(s.daveMembers()) == 1 && len(s.Members()) > 1:
+			return s.soleReset(live[0])
+		}
+	}
+
+	var recipients []uint64
+	var want []*proposal
+	if len(s.leaves) > 0 {
+		recipients = s.live()
+		for i, u := range s.leaves {
+			if m := s.members[u]; u != 0 && (m == nil || !m.dave || m.stale) {
+				want = append(want, &proposal{user: u, leaf: uint32(i)})
+			}
+		}
+		for _, u := range s.daveMembers() {
+			if m := s.members[u]; m.kp != nil && (m.stale || s.leafOf(u) < 0) {
+				want = append(want, &proposal{add: true, user: u, kpRef: m.kpRef})
+			}
+		}
+	} else {
+		for _, u := range s.daveMembers() {
+			if s.members[u].kp != nil {
+				recipients = append(recipients, u)
+			}
+		}
+		if len(recipients) < 2 {
+			recipients = nil
+		}
+		for _, u := range recipients {
+			want = append(want, &proposal{add: true, user: u, kpRef: s.members[u].kpRef})
+		}
+	}
+
+	wanted := map[string]bool{}
+	for _, p := range want {
+		wanted[p.key()] = true
+	}
+	isRecipient := func(u uint64) bool { return slices.Contains(recipients, u) }
+
+	var out []Out
+	// Revoke what is pending but no longer wanted, toward whoever has it queued.
+	revokes := map[uint64][][]byte{}
+	s.pending = slices.DeleteFunc(s.pending, func(p *proposal) bool {
+		if wanted[p.key()] {
+			return false
+		}
+		for u := range p.sentTo {
+			if isRecipient(u) {
+				revokes[u] = append(revokes[u], p.ref)
+			}
+		}
+		s.log.Debug("revoking proposal", zap.String("proposal", p.key()))
+		return true
+	})
+	for _, u := range recipients {
+		if refs := revokes[u]; len(refs) > 0 {
+			b, err := voice.Proposals{Op: voice.ProposalsRevoke, Refs: refs}.AppendTo(nil)
+			if err != nil {
+				s.log.Error("encoding revoke", zap.Error(err))
+				continue
+			}
+			out = append(out, Out{To: []uint64{u}, Op: voice.OpDAVEMLSProposals, Binary: b})
+		}
+	}
+
+	// Sign what is wanted but not pending.
+	have := map[string]bool{}
+	for _, p := range s.pending {
+		have[p.key()] = true
+	}
+	for _, p := range want {
+		if have[p.key()] {
+			continue
+		}
+		if err := s.sign(p); err != nil {
+			s.log.Error("signing proposal", zap.Error(err))
+			continue
+		}
+		s.pending = append(s.pending, p)
+	}
+
+	// Send each recipient the pending proposals it has not seen, never its own Add.
+	for _, u := range recipients {
+		var msgs []byte
+		for _, p := range s.pending {
+			if p.sentTo[u] || (p.add && p.user == u) {
+				continue
+			}
+			p.sentTo[u] = true
+			msgs = append(msgs, p.msg...)
+		}
+		if msgs == nil {
+			continue
+		}
+		b, err := voice.Proposals{Op: voice.ProposalsAppend, Messages: msgs}.AppendTo(nil)
+		if err != nil {
+			s.log.Error("encoding proposals", zap.Error(err))
+			continue
+		}
+		out = append(out, Out{To: []uint64{u}, Op: voice.OpDAVEMLSProposals, Binary: b})
+	}
+	return out
+}
+
+// sign makes p's PublicMessage for the current epoch.
+func (s *Server) sign(p *proposal) error {
+	var body []byte
+	if p.add {
+		body = addProposal(s.members[p.user].kp.raw)
+	} else {
+		body = removeProposal(p.leaf)
+	}
+	epoch := s.epoch
+	if s.faults.StaleEpochs > 0 {
+		s.faults.StaleEpochs--
+		if epoch > 0 {
+			epoch--
+		} else {
+			epoch++
+		}
+		s.log.Debug("fault: proposal with a wrong epoch", zap.Uint64("epoch", epoch))
+	}
+	ep, err := signExternalProposal(s.key, s.groupID, epoch, body)
+	if err != nil {
+		return fmt.Errorf("daveserver: signing proposal: %w", err)
+	}
+	p.externalProposal = ep
+	p.sentTo = map[uint64]bool{}
+	return nil
+}
+
+// soleReset handles the last member left in a group: the group is dropped and the member told
+// to start over (op 24 epoch 1, then op 21 with transition 0 to execute at once).
+func (s *Server) soleReset(u uint64) []Out {
+	s.log.Debug("sole member reset", zap.Uint64("user", u))
+	s.dropGroup()
+	m := s.members[u]
+	m.kp, m.kpRef = nil, nil
+	to := []uint64{u}
+	return []Out{
+		{To: to, Op: voice.OpDAVEPrepareEpoch, JSON: voice.DAVEPrepareEpoch{ProtocolVersion: s.pv, Epoch: 1}},
+		{To: to, Op: voice.OpDAVEPrepareTransition, JSON: voice.DAVEPrepareTransition{ProtocolVersion: s.pv}},
+	}
+}
+
+// changeVersion starts the move from s.pv to s.target.
+func (s *Server) changeVersion() []Out {
+	to := s.daveMembers()
+	if s.target == 0 {
+		s.log.Debug("downgrade")
+		if len(to) == 0 {
+			s.pv = 0
+			s.dropGroup()
+			return nil
+		}
+		id := s.nextTID()
+		s.tr = &transition{id: id, downgrade: true, deadline: s.clk.Now().Add(s.timeout), waiting: set(to), to: to}
+		return []Out{{To: to, Op: voice.OpDAVEPrepareTransition, JSON: voice.DAVEPrepareTransition{ProtocolVersion: 0, TransitionID: id}}}
+	}
+	s.log.Debug("upgrade", zap.Int("version", s.target))
+	s.pv = s.target
+	s.dropGroup()
+	var out []Out
+	for _, u := range to {
+		m := s.members[u]
+		m.kp, m.kpRef = nil, nil
+		if !m.gotSender {
+			out = append(out, s.senderOut(m))
+		}
+	}
+	if len(to) > 0 {
+		out = append(out, Out{To: to, Op: voice.OpDAVEPrepareEpoch, JSON: voice.DAVEPrepareEpoch{ProtocolVersion: s.pv, Epoch: 1, TransitionID: s.nextTID()}})
+	}
+	return out
+}
+
+func set(us []uint64) map[uint64]bool {
+	m := make(map[uint64]bool, len(us))
+	for _, u := range us {
+		m[u] = true
+	}
+	return m
+}
