@@ -72,7 +72,7 @@ func (s *Server) chaosDefaults(cfg ChaosConfig) ChaosConfig {
 		cfg.Faults = AllFaults
 	}
 	if len(cfg.Shards) == 0 {
-		for i := range s.cfg.shardCount {
+		for i := range s.RecommendedShards() {
 			cfg.Shards = append(cfg.Shards, i)
 		}
 	}

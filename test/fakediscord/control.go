@@ -401,7 +401,7 @@ type SessionView struct {
 func (c *control) state(w http.ResponseWriter, r *http.Request) {
 	s := c.s
 	sn := s.Snapshot()
-	count := s.cfg.shardCount
+	count := s.RecommendedShards()
 	v := StateView{
 		Addr:              s.Addr(),
 		RESTURL:           s.RESTURL(),

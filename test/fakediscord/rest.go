@@ -23,7 +23,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		case apiPrefix + "/gateway/bot":
 			if s.authorized(w, r) {
 				writeJSON(w, http.StatusOK, events.GatewayBot{
-					URL: s.GatewayURL(), Shards: s.cfg.shardCount, SessionStartLimit: s.SessionStartLimit(),
+					URL: s.GatewayURL(), Shards: s.RecommendedShards(), SessionStartLimit: s.SessionStartLimit(),
 				})
 			}
 			return
