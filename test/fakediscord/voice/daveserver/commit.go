@@ -66,6 +66,14 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 		}
 		chosen = append(chosen, p)
 	}
+	// Whitepaper, voice gateway commit validity: a commit references every unrevoked proposal
+	// of the epoch. A commit made before the last op 27 reached its sender is stale; the
+	// sender commits again once it has that op 27.
+	for _, p := range s.pending {
+		if p.sentTo[m.id] && !slices.Contains(chosen, p) {
+			return nil, commitError("commit leaves out pending proposal %s", p.key())
+		}
+	}
 	var adds, removes []*proposal
 	for _, p := range chosen {
 		if p.add {
@@ -78,6 +86,12 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 	if len(removes) > 0 && !c.hasPath {
 		return nil, commitError("commit with a Remove has no update path")
 	}
+	leaves, keys := slices.Clone(s.leaves), slices.Clone(s.leafKeys)
+	if !group {
+		// The committer's pending group has its key package's leaf at index 0 (libdave and
+		// davey build both from one leaf node and one signature key).
+		leaves, keys = []uint64{m.id}, [][]byte{m.kp.leaf.signatureKey}
+	}
 	if c.hasPath {
 		pl := &c.pathLeaf
 		if pl.source != sourceCommit {
@@ -86,13 +100,13 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 		if pl.cred.typ != credBasic || len(pl.cred.identity) != 8 || binary.BigEndian.Uint64(pl.cred.identity) != m.id {
 			return nil, commitError("path leaf credential is not the committer's")
 		}
+		// Whitepaper: a commit must not change its sender's credential or signature key.
+		if !bytes.Equal(pl.signatureKey, keys[c.leaf]) {
+			return nil, commitError("path leaf changes the committer's signature key")
+		}
 	}
 
-	leaves := slices.Clone(s.leaves)
-	if !group {
-		leaves = []uint64{m.id}
-	}
-	leaves, joined := applyProposals(leaves, removes, adds)
+	leaves, keys, joined := applyProposals(leaves, keys, removes, adds)
 	if dup := duplicate(leaves); dup != 0 {
 		return nil, commitError("user %d would hold two leaves", dup)
 	}
@@ -134,7 +148,7 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 		announceTo = []uint64{m.id}
 		m.kp, m.kpRef = nil, nil // its key package's leaf became leaf 0 of the group
 	}
-	s.leaves, s.epoch, s.pending = leaves, c.epoch+1, nil
+	s.leaves, s.leafKeys, s.epoch, s.pending = leaves, keys, c.epoch+1, nil
 	for _, p := range adds {
 		j := s.members[p.user]
 		j.kp, j.kpRef, j.stale = nil, nil, false
@@ -166,27 +180,27 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 	return out, nil
 }
 
-// applyProposals applies a commit's proposals to the roster as RFC 9420 §12.3 orders them:
-// removes first (blank the leaf, then truncate trailing blanks), then adds in commit order, each
-// into the leftmost blank leaf or a new one at the right. It returns the roster and the users
-// added, in order.
-func applyProposals(leaves []uint64, removes, adds []*proposal) ([]uint64, []uint64) {
+// applyProposals applies a commit's proposals to the roster (leaf users and their signature
+// keys) as RFC 9420 §12.3 orders them: removes first (blank the leaf, then truncate trailing
+// blanks), then adds in commit order, each into the leftmost blank leaf or a new one at the
+// right. It returns the roster and the users added, in order.
+func applyProposals(leaves []uint64, keys [][]byte, removes, adds []*proposal) ([]uint64, [][]byte, []uint64) {
 	for _, p := range removes {
-		leaves[p.leaf] = 0
+		leaves[p.leaf], keys[p.leaf] = 0, nil
 	}
 	for len(leaves) > 0 && leaves[len(leaves)-1] == 0 {
-		leaves = leaves[:len(leaves)-1]
+		leaves, keys = leaves[:len(leaves)-1], keys[:len(keys)-1]
 	}
 	var joined []uint64
 	for _, p := range adds {
 		if i := slices.Index(leaves, 0); i >= 0 {
-			leaves[i] = p.user
+			leaves[i], keys[i] = p.user, p.sigKey
 		} else {
-			leaves = append(leaves, p.user)
+			leaves, keys = append(leaves, p.user), append(keys, p.sigKey)
 		}
 		joined = append(joined, p.user)
 	}
-	return leaves, joined
+	return leaves, keys, joined
 }
 
 // duplicate returns a user id that holds two leaves, or 0.

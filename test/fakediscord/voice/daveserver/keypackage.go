@@ -7,8 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
-	"time"
 )
 
 // MLS constants DAVE uses (RFC 9420 §17).
@@ -180,9 +180,9 @@ func kpError(format string, a ...any) error {
 
 // validate checks a parsed key package as Discord's gateway does for op 26 (RFC 9420 §10.1
 // plus DAVE's rules): suite 2, valid P-256 keys, basic credential naming userID as a big-endian
-// u64, capabilities that cover what the group uses, a lifetime that holds now, and both
+// u64, capabilities that cover what the group uses, the 0..2^64-1 lifetime, and both
 // signatures made with the leaf's signature key.
-func (kp *keyPackage) validate(userID uint64, now time.Time) error {
+func (kp *keyPackage) validate(userID uint64) error {
 	if _, err := ecdh.P256().NewPublicKey(kp.initKey); err != nil {
 		return kpError("init key is not a P-256 point")
 	}
@@ -221,9 +221,10 @@ func (kp *keyPackage) validate(userID uint64, now time.Time) error {
 	if leaf.source != sourceKeyPkg {
 		return kpError("leaf node source %d is not key_package", leaf.source)
 	}
-	// Lifetimes are seconds since the epoch; now before 1970 cannot happen on a sane clock.
-	if t := uint64(max(now.Unix(), 0)); t < leaf.notBefore || t > leaf.notAfter {
-		return kpError("lifetime %d..%d does not hold at %d", leaf.notBefore, leaf.notAfter, t)
+	// The whitepaper (Key Packages, Validation): the gateway requires the widest lifetime, so
+	// that no member's clock matters; members do not check lifetimes.
+	if leaf.notBefore != 0 || leaf.notAfter != math.MaxUint64 {
+		return kpError("lifetime %d..%d is not 0..2^64-1", leaf.notBefore, leaf.notAfter)
 	}
 	if !verifyWithLabel(sigKey, "LeafNodeTBS", leaf.tbs, leaf.signature) {
 		return kpError("leaf node signature does not verify")

@@ -34,7 +34,9 @@ func (s *Server) reconcile() []Out {
 		case len(live) == 0:
 			s.log.Debug("no live member left; the group is gone")
 			s.dropGroup()
-		case len(live) == 1 && len(s.daveMembers()) == 1 && len(s.Members()) > 1:
+		case len(live) == 1 && len(s.Members()) > 1:
+			// Whitepaper, sole member reset: once one member would be left, nobody keeps
+			// control of an established group; it is recreated when others arrive.
 			return s.soleReset(live[0])
 		}
 	}
@@ -50,7 +52,7 @@ func (s *Server) reconcile() []Out {
 		}
 		for _, u := range s.daveMembers() {
 			if m := s.members[u]; m.kp != nil && (m.stale || s.leafOf(u) < 0) {
-				want = append(want, &proposal{add: true, user: u, kpRef: m.kpRef})
+				want = append(want, &proposal{add: true, user: u, kpRef: m.kpRef, sigKey: m.kp.leaf.signatureKey})
 			}
 		}
 	} else {
@@ -63,7 +65,8 @@ func (s *Server) reconcile() []Out {
 			recipients = nil
 		}
 		for _, u := range recipients {
-			want = append(want, &proposal{add: true, user: u, kpRef: s.members[u].kpRef})
+			kp := s.members[u].kp
+			want = append(want, &proposal{add: true, user: u, kpRef: s.members[u].kpRef, sigKey: kp.leaf.signatureKey})
 		}
 	}
 

@@ -18,8 +18,7 @@ import (
 
 // Config configures a [Server].
 type Config struct {
-	// Clock gives the time for key package lifetimes and the execute timeout; nil means
-	// clock.Real().
+	// Clock gives the time for the execute timeout; nil means clock.Real().
 	Clock clock.Clock
 	// ExecuteTimeout is how long the server waits for every participant's op 23 before it sends
 	// op 22 anyway; 0 means DefaultExecuteTimeout.
@@ -79,6 +78,7 @@ type proposal struct {
 	add    bool
 	user   uint64 // add: who is added; remove: whose leaf goes
 	kpRef  []byte // add
+	sigKey []byte // add: the joiner's leaf signature key
 	leaf   uint32 // remove
 	sentTo map[uint64]bool
 }
@@ -112,6 +112,7 @@ type Server struct {
 	pv, target int
 	members    map[uint64]*member
 	leaves     []uint64 // leaf index → user id, 0 = blank; empty = no group yet
+	leafKeys   [][]byte // leaf index → signature key the leaf was added with
 	epoch      uint64
 	pending    []*proposal
 	tr         *transition
@@ -307,7 +308,7 @@ func (s *Server) handleKeyPackage(m *member, payload []byte) ([]Out, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKeyPackage, err)
 	}
-	if err := kp.validate(m.id, s.clk.Now()); err != nil {
+	if err := kp.validate(m.id); err != nil {
 		return nil, err
 	}
 	m.kp, m.kpRef = &kp, kp.ref()
@@ -464,7 +465,7 @@ func (s *Server) live() []uint64 {
 }
 
 func (s *Server) dropGroup() {
-	s.leaves, s.epoch, s.pending = nil, 0, nil
+	s.leaves, s.leafKeys, s.epoch, s.pending = nil, nil, 0, nil
 	for _, m := range s.members {
 		m.stale = false
 	}
