@@ -18,6 +18,7 @@
 // Commands, one JSON object per line on stdin:
 //   {"cmd":"send","count":N}        send N numbered frames (numbering continues), then 5 silence
 //   {"cmd":"stats"}                 print a stats event
+//   {"cmd":"reset"}                 forget what was received so far
 //   {"cmd":"commit_mode","mode":M}  as --commit-mode
 //   {"cmd":"drop"}                  cut the websocket without a close frame (the peer resumes)
 //   {"cmd":"leave"}                 close the websocket with 1000, print stats, exit 0
@@ -25,8 +26,8 @@
 //
 // Output: one JSON object per line on stdout, each with "ev" (hello, ready, udp, session,
 // key_package, external_sender, clients, disconnect, speaking, proposals, commit, welcome,
-// invalid, prepare_transition, execute, prepare_epoch, sent, stats, closed, resumed, error,
-// bye). "execute" and "stats" carry the DAVE epoch and its authenticator in hex. The token
+// invalid, prepare_transition, execute, prepare_epoch, sent, silence, stats, reset, closed,
+// resumed, error, bye). "execute" and "stats" carry the DAVE epoch and its authenticator in hex. The token
 // and the transport key are never printed.
 //
 // A numbered frame is FC 4E, the frame number as u32 big-endian, then 20 bytes each equal to
@@ -246,6 +247,9 @@ function onJSON(m) {
 			if (d.mode !== MODE || secretKey.length !== 32) die(`session description: mode ${d.mode}, key of ${secretKey.length} bytes`);
 			daveVersion = d.dave_protocol_version || 0;
 			emit('session', { mode: d.mode, dave: daveVersion });
+			// Speaking now, so the others learn our SSRC before any audio (the relay forwards
+			// nothing of ours before it either).
+			speak();
 			if (daveVersion > 0) daveReinit('session');
 			maybeAutoSend();
 			break;
@@ -538,6 +542,7 @@ function onPacket(pkt) {
 	const s = stats(user);
 	if (opus.equals(SILENCE)) {
 		s.silence++;
+		emit('silence', { user, count: s.silence });
 		return;
 	}
 	let frame = opus;
@@ -570,6 +575,12 @@ function onPacket(pkt) {
 }
 
 // ---- sending ----
+
+function speak() {
+	if (speakingSent) return;
+	send({ op: 5, d: { speaking: 1, delay: 0, ssrc } });
+	speakingSent = true;
+}
 
 function numbered(n) {
 	const b = Buffer.alloc(FRAME_LEN, n & 0xff);
@@ -605,10 +616,7 @@ function pump() {
 		return;
 	}
 	sending = true;
-	if (!speakingSent) {
-		send({ op: 5, d: { speaking: 1, delay: 0, ssrc } });
-		speakingSent = true;
-	}
+	speak();
 	const start = Date.now();
 	const first = nextFrame;
 	let k = 0;
@@ -655,6 +663,10 @@ rl.on('line', (line) => {
 			break;
 		case 'stats':
 			printStats();
+			break;
+		case 'reset':
+			recv.clear();
+			emit('reset');
 			break;
 		case 'commit_mode':
 			commitMode = String(m.mode);

@@ -76,6 +76,7 @@ type peerEvent struct {
 	Welcome bool                 `json:"welcome"`
 	Sent    any                  `json:"sent"`
 	Last    int                  `json:"last"`
+	Count   int                  `json:"count"`
 	Recv    map[string]recvStats `json:"recv"`
 	Raw     string               `json:"-"`
 }
@@ -87,11 +88,13 @@ type peer struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stderr *syncBuffer
-	events chan peerEvent
 	exited chan struct{}
 
-	mu  sync.Mutex
-	log []string
+	mu      sync.Mutex
+	log     []string
+	events  []peerEvent
+	changed chan struct{} // closed and replaced when an event arrives
+	mark    int           // waitFor looks at events from this index on
 }
 
 type peerConfig struct {
@@ -114,7 +117,7 @@ func startPeer(t *testing.T, node, name string, cfg peerConfig) *peer {
 	if cfg.CommitMode != "" {
 		args = append(args, "--commit-mode", cfg.CommitMode)
 	}
-	p := &peer{t: t, name: name, stderr: &syncBuffer{}, events: make(chan peerEvent, 4096), exited: make(chan struct{})}
+	p := &peer{t: t, name: name, stderr: &syncBuffer{}, changed: make(chan struct{}), exited: make(chan struct{})}
 	p.cmd = exec.Command(node, args...)
 	p.cmd.Stderr = p.stderr
 	var err error
@@ -134,18 +137,17 @@ func startPeer(t *testing.T, node, name string, cfg peerConfig) *peer {
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			p.mu.Lock()
-			p.log = append(p.log, line)
-			p.mu.Unlock()
 			var e peerEvent
 			if err := json.Unmarshal([]byte(line), &e); err != nil {
 				e = peerEvent{Ev: "garbage", Msg: line}
 			}
 			e.Raw = line
-			select {
-			case p.events <- e:
-			default: // the test stopped reading; the log still has it
-			}
+			p.mu.Lock()
+			p.log = append(p.log, line)
+			p.events = append(p.events, e)
+			close(p.changed)
+			p.changed = make(chan struct{})
+			p.mu.Unlock()
 		}
 		_ = p.cmd.Wait()
 	}()
@@ -180,36 +182,41 @@ func (p *peer) dump() string {
 	return fmt.Sprintf("--- %s stdout:\n%s\n--- %s stderr:\n%s", p.name, strings.Join(p.log, "\n"), p.name, p.stderr.String())
 }
 
-// waitFor returns the next event named ev for which ok (nil: any) is true, failing the test
-// after d or when the peer exits. Peer "error" events fail the test at once, except those
-// where the caller expects them (ev == "error").
+// setMark makes later waitFor calls look only at events printed from now on.
+func (p *peer) setMark() {
+	p.mu.Lock()
+	p.mark = len(p.events)
+	p.mu.Unlock()
+}
+
+// waitFor returns the first event since the mark named ev for which ok (nil: any) is true,
+// failing the test after d or when the peer exits without printing one. A peer "error" event
+// since the mark fails the test, unless the caller waits for errors (ev == "error").
 func (p *peer) waitFor(d time.Duration, ev string, ok func(peerEvent) bool) peerEvent {
 	p.t.Helper()
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
-		select {
-		case e := <-p.events:
+		p.mu.Lock()
+		evs, changed := p.events[p.mark:], p.changed
+		p.mu.Unlock()
+		for _, e := range evs {
 			if e.Ev == "error" && ev != "error" {
-				p.t.Fatalf("%s reported an error while waiting for %q: %s\n%s", p.name, ev, e.Raw, p.dump())
+				p.t.Fatalf("%s reported an error while the test waited for %q: %s\n%s", p.name, ev, e.Raw, p.dump())
 			}
 			if e.Ev == ev && (ok == nil || ok(e)) {
 				return e
 			}
+		}
+		select {
+		case <-changed:
 		case <-p.exited:
-			// Drain what it printed before exiting.
-			for {
-				select {
-				case e := <-p.events:
-					if e.Ev == ev && (ok == nil || ok(e)) {
-						return e
-					}
-					continue
-				default:
-				}
-				break
+			p.mu.Lock()
+			more := len(p.events) > p.mark+len(evs)
+			p.mu.Unlock()
+			if !more {
+				p.t.Fatalf("%s exited while the test waited for %q\n%s", p.name, ev, p.dump())
 			}
-			p.t.Fatalf("%s exited while the test waited for %q\n%s", p.name, ev, p.dump())
 		case <-timer.C:
 			p.t.Fatalf("%s: no %q event within %v\n%s", p.name, ev, d, p.dump())
 		}
@@ -219,6 +226,7 @@ func (p *peer) waitFor(d time.Duration, ev string, ok func(peerEvent) bool) peer
 // stats asks for and returns the peer's counters.
 func (p *peer) stats() peerEvent {
 	p.t.Helper()
+	p.setMark()
 	p.command(map[string]any{"cmd": "stats"})
 	return p.waitFor(10*time.Second, "stats", nil)
 }
