@@ -55,10 +55,10 @@ type Session struct {
 	version     int        // the DAVE protocol version the gateway last announced for the group
 	bundle      *mls.KeyPackageBundle
 	extSender   *mls.ExternalSender
-	pending     *mls.Group // the local group with only this member, before one is established
-	group       *mls.Group // the established group
-	proposing   bool       // proposals arrived for the current base group since it became current
-	outbound    *mls.CommitResult
+	pending     *mls.Group          // the local group with only this member, before one is established
+	group       *mls.Group          // the established group
+	proposing   bool                // proposals arrived for the current base group since it became current
+	outbound    []*mls.CommitResult // commits sent in the current epoch, with their next states
 	recognized  map[uint64]struct{}
 	transitions map[uint16]transition
 	authCode    string

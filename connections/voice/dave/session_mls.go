@@ -222,7 +222,6 @@ func (s *Session) proposals(p []byte) ([]Message, error) {
 		}
 	}
 	s.proposing = true
-	s.outbound = nil
 	if len(g.PendingProposals()) == 0 {
 		return nil, nil
 	}
@@ -230,7 +229,9 @@ func (s *Session) proposals(p []byte) ([]Message, error) {
 	if err != nil {
 		return nil, &SessionError{Kind: ErrCommit, Op: voice.OpDAVEMLSProposals, Err: err}
 	}
-	s.outbound = res
+	// Every commit of this epoch stays cached: whichever the gateway announces, this member
+	// adopts the state that goes with it.
+	s.outbound = append(s.outbound, res)
 	s.log.Debug("dave commit", zap.Uint64("epoch", g.Epoch()), zap.Int("proposals", len(g.PendingProposals())), zap.Bool("welcome", res.Welcome != nil))
 	return []Message{{Op: voice.OpDAVEMLSCommitWelcome, Binary: voice.AppendCommitWelcome(nil, res.Commit, res.Welcome)}}, nil
 }
@@ -266,8 +267,8 @@ func (s *Session) announceCommit(p []byte) ([]Message, error) {
 	}
 	var next *mls.Group
 	switch {
-	case s.outbound != nil && bytes.Equal(t.Data, s.outbound.Commit):
-		next = s.outbound.Next
+	case s.ownCommit(t.Data) != nil:
+		next = s.ownCommit(t.Data)
 	case s.group == nil:
 		// DAVE: a member without an established group processes only its own commit; another
 		// member's first commit adds it, and its welcome (op 30) follows.
@@ -284,6 +285,16 @@ func (s *Session) announceCommit(p []byte) ([]Message, error) {
 		}
 	}
 	return s.adopt(next, voice.OpDAVEMLSAnnounceCommit, t.TransitionID)
+}
+
+// ownCommit returns the next state of a commit this member sent in the current epoch.
+func (s *Session) ownCommit(commit []byte) *mls.Group {
+	for _, c := range s.outbound {
+		if bytes.Equal(commit, c.Commit) {
+			return c.Next
+		}
+	}
+	return nil
 }
 
 // welcome joins the group from a welcome (op 30).

@@ -54,3 +54,18 @@ func SplitMLSMessages(b []byte) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// ProposalRef returns the ProposalRef of an MLSMessage that carries a proposal as a
+// PublicMessage: RefHash("MLS 1.0 Proposal Reference", AuthenticatedContent). It lets a delivery
+// service (DAVE's voice gateway, or a test standing in for it) match the references of a commit
+// to the proposals it sent, without a group.
+func ProposalRef(msg []byte) ([]byte, error) {
+	m, err := DecodeMLSMessage(msg)
+	if err != nil {
+		return nil, err
+	}
+	if m.Public == nil || m.Public.Content.ContentType != ContentProposal {
+		return nil, fmt.Errorf("mls: %w: not a public proposal message", ErrInvalidProposal)
+	}
+	return refHash("MLS 1.0 Proposal Reference", m.Public.authenticatedContent()), nil
+}
