@@ -1,0 +1,374 @@
+package daveserver
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/cordage/cordage/clock"
+	"github.com/cordage/cordage/events/voice"
+)
+
+// The cross-check against an independent MLS implementation: @snazzah/davey (OpenMLS), the
+// library discord.js uses, as installed for the interop peer in test/interop/davey. Each
+// simulated client is a davey DAVESession in one Node process; the test plays the voice
+// server's part (routing Outs, answering as discord.js does) and checks that the sessions
+// reach the same epoch authenticator and exchange media. Skips when Node or the module is
+// missing.
+
+type daveyProc struct {
+	t      *testing.T
+	cancel context.CancelFunc
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+}
+
+func startDavey(t *testing.T) *daveyProc {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "interop", "davey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@snazzah", "davey")); err != nil {
+		t.Skip("@snazzah/davey not installed in test/interop/davey (run npm ci there)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "davey", "driver.mjs"))
+	cmd.Env = append(os.Environ(), "DAVEY_DIR="+dir)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	d := &daveyProc{t: t, cancel: cancel, cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	d.out.Buffer(make([]byte, 1<<20), 1<<20)
+	t.Cleanup(func() {
+		in.Close()
+		_ = cmd.Wait()
+		cancel()
+	})
+	return d
+}
+
+type daveyReply struct {
+	OK      bool     `json:"ok"`
+	Error   string   `json:"error"`
+	KP      string   `json:"kp"`
+	Commit  string   `json:"commit"`
+	Welcome string   `json:"welcome"`
+	Epoch   int64    `json:"epoch"`
+	Status  int      `json:"status"`
+	Ready   bool     `json:"ready"`
+	Auth    string   `json:"auth"`
+	Users   []string `json:"users"`
+	Data    string   `json:"data"`
+}
+
+func (d *daveyProc) call(req map[string]any) daveyReply {
+	d.t.Helper()
+	b, _ := json.Marshal(req)
+	if _, err := d.in.Write(append(b, '\n')); err != nil {
+		d.t.Fatalf("davey driver: %v", err)
+	}
+	if !d.out.Scan() {
+		d.t.Fatalf("davey driver stopped: %v", d.out.Err())
+	}
+	var r daveyReply
+	if err := json.Unmarshal(d.out.Bytes(), &r); err != nil {
+		d.t.Fatalf("davey driver reply %q: %v", d.out.Text(), err)
+	}
+	return r
+}
+
+func unb64(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+const daveyChannel = 1234567890123456789
+
+// daveyNet routes the server's Outs to davey sessions in order and feeds their answers back,
+// the way discord.js's networking layer does.
+type daveyNet struct {
+	t        *testing.T
+	s        *Server
+	d        *daveyProc
+	clk      *clock.Manual
+	users    []uint64
+	queue    []delivery
+	invalids int // op 31 sent
+	commits  int // op 28 sent
+}
+
+type delivery struct {
+	to  uint64
+	out Out
+}
+
+func newDaveyNet(t *testing.T) *daveyNet {
+	d := startDavey(t)
+	clk := clock.NewManual(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	s, err := New(Config{Clock: clk, ProtocolVersion: 1, ChannelID: daveyChannel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &daveyNet{t: t, s: s, d: d, clk: clk}
+}
+
+func (n *daveyNet) id(u uint64) string { return strconv.FormatUint(u, 10) }
+
+func (n *daveyNet) recognized() []string {
+	var r []string
+	for _, u := range n.users {
+		r = append(r, n.id(u))
+	}
+	return r
+}
+
+func (n *daveyNet) push(outs []Out) {
+	for _, o := range outs {
+		to := o.To
+		if to == nil {
+			to = n.users
+		}
+		for _, u := range to {
+			n.queue = append(n.queue, delivery{u, o})
+		}
+	}
+}
+
+func (n *daveyNet) sendKP(u uint64, kp string) {
+	n.t.Helper()
+	outs, err := n.s.HandleBinary(u, voice.BinaryMessage{Op: voice.OpDAVEMLSKeyPackage, Payload: unb64(n.t, kp)})
+	if err != nil {
+		n.t.Fatalf("server refused davey's key package for %d: %v", u, err)
+	}
+	n.push(outs)
+}
+
+func (n *daveyNet) jsonOp(u uint64, op voice.Op, tid uint16) {
+	n.t.Helper()
+	d, _ := json.Marshal(map[string]uint16{"transition_id": tid})
+	outs, err := n.s.HandleJSON(u, op, d)
+	if err != nil {
+		n.t.Fatalf("%s from %d: %v", op, u, err)
+	}
+	n.push(outs)
+}
+
+// recover is what a client does with a commit or welcome it cannot use: op 31, reset, new key
+// package.
+func (n *daveyNet) recover(u uint64, tid uint16) {
+	n.invalids++
+	n.jsonOp(u, voice.OpDAVEMLSInvalidCommitWelcome, tid)
+	r := n.d.call(map[string]any{"op": "reinit", "user": n.id(u), "channel": n.id(daveyChannel)})
+	if !r.OK {
+		n.t.Fatalf("reinit %d: %s", u, r.Error)
+	}
+	n.sendKP(u, r.KP)
+}
+
+func (n *daveyNet) run() {
+	n.t.Helper()
+	for steps := 0; len(n.queue) > 0; steps++ {
+		if steps > 10000 {
+			n.t.Fatal("message storm")
+		}
+		dl := n.queue[0]
+		n.queue = n.queue[1:]
+		u, o := dl.to, dl.out
+		if !slices.Contains(n.users, u) {
+			continue // left meanwhile
+		}
+		uid := n.id(u)
+		switch o.Op {
+		case voice.OpDAVEMLSExternalSender:
+			if r := n.d.call(map[string]any{"op": "sender", "user": uid, "data": o.Binary}); !r.OK {
+				n.t.Fatalf("davey refused op 25 for %d: %s", u, r.Error)
+			}
+		case voice.OpDAVEMLSProposals:
+			r := n.d.call(map[string]any{"op": "proposals", "user": uid, "optype": int(o.Binary[0]), "data": o.Binary[1:], "recognized": n.recognized()})
+			if !r.OK {
+				n.t.Fatalf("davey refused op 27 for %d: %s", u, r.Error)
+			}
+			if r.Commit == "" {
+				continue
+			}
+			n.commits++
+			payload := append(unb64(n.t, r.Commit), unb64(n.t, r.Welcome)...)
+			outs, err := n.s.HandleBinary(u, voice.BinaryMessage{Op: voice.OpDAVEMLSCommitWelcome, Payload: payload})
+			if err != nil {
+				n.t.Fatalf("server refused davey's commit from %d: %v", u, err)
+			}
+			n.push(outs)
+		case voice.OpDAVEMLSAnnounceCommit, voice.OpDAVEMLSWelcome:
+			tr, err := voice.ParseTransition(o.Binary)
+			if err != nil {
+				n.t.Fatal(err)
+			}
+			op := "commit"
+			if o.Op == voice.OpDAVEMLSWelcome {
+				op = "welcome"
+			}
+			if r := n.d.call(map[string]any{"op": op, "user": uid, "data": tr.Data}); !r.OK {
+				n.t.Logf("user %d could not process %s %d: %s", u, op, tr.TransitionID, r.Error)
+				n.recover(u, tr.TransitionID)
+				continue
+			}
+			if tr.TransitionID != 0 {
+				n.jsonOp(u, voice.OpDAVEReadyForTransition, tr.TransitionID)
+			}
+		case voice.OpDAVEPrepareTransition:
+			if p := o.JSON.(voice.DAVEPrepareTransition); p.TransitionID != 0 {
+				n.jsonOp(u, voice.OpDAVEReadyForTransition, p.TransitionID)
+			}
+		case voice.OpDAVEPrepareEpoch:
+			if o.JSON.(voice.DAVEPrepareEpoch).Epoch == 1 {
+				r := n.d.call(map[string]any{"op": "reinit", "user": uid, "channel": n.id(daveyChannel)})
+				if !r.OK {
+					n.t.Fatalf("reinit %d: %s", u, r.Error)
+				}
+				n.sendKP(u, r.KP)
+			}
+		case voice.OpDAVEExecuteTransition:
+		default:
+			n.t.Fatalf("unexpected %s", o.Op)
+		}
+	}
+}
+
+func (n *daveyNet) join(u uint64) {
+	n.t.Helper()
+	n.users = append(n.users, u)
+	r := n.d.call(map[string]any{"op": "new", "user": n.id(u), "channel": n.id(daveyChannel)})
+	if !r.OK {
+		n.t.Fatal(r.Error)
+	}
+	n.push(n.s.Join(u, 1))
+	n.run()
+	n.sendKP(u, r.KP)
+	n.run()
+}
+
+func (n *daveyNet) leave(u uint64) {
+	n.t.Helper()
+	n.users = slices.DeleteFunc(n.users, func(v uint64) bool { return v == u })
+	n.push(n.s.Leave(u))
+	n.run()
+}
+
+// converged checks that every user's davey session is active at the server's epoch, with one
+// epoch authenticator and the server's roster, and that media from each decrypts at the others.
+func (n *daveyNet) converged(step string) {
+	n.t.Helper()
+	var auth string
+	for _, u := range n.users {
+		st := n.d.call(map[string]any{"op": "state", "user": n.id(u)})
+		if !st.OK || st.Status != 3 || !st.Ready {
+			n.t.Fatalf("%s: user %d state %+v", step, u, st)
+		}
+		if uint64(st.Epoch) != n.s.Epoch() {
+			n.t.Fatalf("%s: user %d at epoch %d, server at %d", step, u, st.Epoch, n.s.Epoch())
+		}
+		if auth == "" {
+			auth = st.Auth
+		} else if st.Auth != auth {
+			n.t.Fatalf("%s: user %d has another epoch authenticator", step, u)
+		}
+		var roster []string
+		for _, m := range n.s.Members() {
+			roster = append(roster, n.id(m))
+		}
+		if !slices.Equal(sortedStrings(st.Users), sortedStrings(roster)) {
+			n.t.Fatalf("%s: user %d sees %v, server %v", step, u, st.Users, roster)
+		}
+	}
+	frame := []byte{0xfc, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07}
+	for _, from := range n.users {
+		enc := n.d.call(map[string]any{"op": "encrypt", "user": n.id(from), "data": frame})
+		if !enc.OK {
+			n.t.Fatalf("%s: encrypt at %d: %s", step, from, enc.Error)
+		}
+		for _, to := range n.users {
+			if to == from {
+				continue
+			}
+			dec := n.d.call(map[string]any{"op": "decrypt", "user": n.id(to), "from": n.id(from), "data": unb64(n.t, enc.Data)})
+			if !dec.OK || !bytes.Equal(unb64(n.t, dec.Data), frame) {
+				n.t.Fatalf("%s: %d cannot decrypt %d's frame: %+v", step, to, from, dec)
+			}
+		}
+	}
+}
+
+func sortedStrings(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
+
+func TestDaveyCrossCheck(t *testing.T) {
+	n := newDaveyNet(t)
+	n.join(101)
+	n.join(102)
+	n.converged("two joined")
+	if n.s.Epoch() != 1 {
+		t.Fatalf("epoch %d after creation", n.s.Epoch())
+	}
+	n.join(103)
+	n.converged("third joined")
+	n.leave(102)
+	n.converged("middle left")
+	n.join(104)
+	n.converged("fourth took the blank leaf")
+	if l, _ := n.s.LeafIndex(104); l != 1 {
+		t.Fatalf("104 at leaf %d, want 1", l)
+	}
+	if n.invalids != 0 {
+		t.Fatalf("%d op 31 in the plain run", n.invalids)
+	}
+
+	// A corrupted announce: everyone who gets it fails, sends op 31 and is re-added.
+	n.s.SetFaults(Faults{CorruptCommits: 1})
+	n.join(105)
+	if n.invalids == 0 {
+		t.Fatal("the corrupted commit was accepted")
+	}
+	n.converged("after invalid-commit recovery")
+
+	// Leaves down to one member: sole member reset, then a new group with the next joiner.
+	n.leave(103)
+	n.leave(104)
+	n.leave(105)
+	if n.s.Epoch() != 0 || len(n.s.Members()) != 0 {
+		t.Fatalf("no sole member reset: epoch %d members %v", n.s.Epoch(), n.s.Members())
+	}
+	n.join(106)
+	n.converged("group recreated after sole member reset")
+	t.Logf("commits sent %d, op 31 sent %d, final epoch %d", n.commits, n.invalids, n.s.Epoch())
+}
