@@ -43,10 +43,15 @@ func (s *Server) voiceStateUpdate(c *conn, env events.Envelope) {
 		"request_to_speak_timestamp": nil,
 	})
 	if v.ChannelID != nil {
+		token, endpoint := fmt.Sprintf("voice-token-%d", s.rng.Uint32()), s.cfg.voiceEndpoint
+		if vs := s.cfg.voiceServer; vs != nil {
+			token, endpoint = vs.IssueToken(v.GuildID, *v.ChannelID, s.world.botID, voiceSession)
+		}
 		_ = s.dispatchNewLocked(sess, "VOICE_SERVER_UPDATE", v.GuildID, map[string]any{
-			"token": fmt.Sprintf("voice-token-%d", s.rng.Uint32()), "guild_id": v.GuildID,
-			"endpoint": s.cfg.voiceEndpoint,
+			"token": token, "guild_id": v.GuildID, "endpoint": endpoint,
 		})
+	} else if vs := s.cfg.voiceServer; vs != nil {
+		vs.Leave(v.GuildID, s.world.botID)
 	}
 	s.notifyLocked()
 }

@@ -36,6 +36,7 @@ type config struct {
 	rest              http.Handler
 	membersPerGuild   int
 	voiceEndpoint     string
+	voiceServer       VoiceServer
 	intentFilter      bool
 	replayLimit       int
 }
@@ -140,6 +141,20 @@ func WithMembersPerGuild(n int) Option { return func(c *config) { c.membersPerGu
 
 // WithVoiceEndpoint sets the endpoint VOICE_SERVER_UPDATE carries (default a .invalid host).
 func WithVoiceEndpoint(ep string) Option { return func(c *config) { c.voiceEndpoint = ep } }
+
+// VoiceServer is the voice side op 4 hands users to; the fake voice server in
+// test/fakediscord/voice (*voicesim.Server) is one.
+type VoiceServer interface {
+	// IssueToken returns the token and endpoint of a VOICE_SERVER_UPDATE for a user joining or
+	// moving to a channel; sessionID is the one its VOICE_STATE_UPDATE carries.
+	IssueToken(guildID, channelID, userID events.Snowflake, sessionID string) (token, endpoint string)
+	// Leave ends the user's voice session in the guild (op 4 with a null channel).
+	Leave(guildID, userID events.Snowflake)
+}
+
+// WithVoiceServer makes op 4 hand out tokens from v, with v's endpoint, instead of a dummy token
+// and the WithVoiceEndpoint endpoint; a leave (null channel) ends the voice session.
+func WithVoiceServer(v VoiceServer) Option { return func(c *config) { c.voiceServer = v } }
 
 // WithIntentFilter makes Dispatch and DispatchToShard skip sessions that did not identify with
 // the intent Discord requires for the event (GUILD_MESSAGES for a guild MESSAGE_CREATE,

@@ -1,0 +1,278 @@
+package voicesim
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/zap"
+
+	"github.com/cordage/cordage/events/voice"
+)
+
+// closeReplyWait bounds (wall time) how long a connection the server closed waits for the
+// client's close frame before the TCP connection is cut.
+const closeReplyWait = 2 * time.Second
+
+// writeWait bounds (wall time) one websocket write.
+const writeWait = 5 * time.Second
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  4096,
+	WriteBufferSize: 8192,
+	CheckOrigin:     func(*http.Request) bool { return true }, // loopback test server
+}
+
+type outKind int
+
+const (
+	outText outKind = iota
+	outBinary
+	outClose
+)
+
+type outItem struct {
+	kind   outKind
+	data   []byte
+	code   voice.CloseCode
+	reason string
+}
+
+// wsConn is one voice websocket connection. Its reader runs on the HTTP handler's goroutine;
+// a writer goroutine owns every write and the heartbeat deadline.
+type wsConn struct {
+	s        *Server
+	ws       *websocket.Conn
+	opened   time.Time
+	killed   chan struct{}
+	killOnce sync.Once
+	quit     chan struct{} // closed when the reader has ended
+
+	// Guarded by Server.mu.
+	sess    *session
+	connIdx int // index in the session record's Connections
+	decided bool
+	end     string
+	code    voice.CloseCode
+
+	// Guarded by qmu.
+	qmu      sync.Mutex
+	queue    []outItem
+	closing  bool
+	lastBeat time.Time
+	wake     chan struct{}
+}
+
+func (c *wsConn) push(it outItem) bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.closing {
+		return false
+	}
+	if it.kind == outClose {
+		c.closing = true
+	}
+	c.queue = append(c.queue, it)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// kill cuts the TCP connection without a close frame.
+func (c *wsConn) kill() {
+	c.killOnce.Do(func() {
+		close(c.killed)
+		_ = c.ws.UnderlyingConn().Close()
+	})
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if v := r.URL.Query().Get("v"); v != "8" {
+		http.Error(w, "the fake voice server speaks v=8 only", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "server closed", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(1 << 20)
+	c := &wsConn{s: s, ws: ws, killed: make(chan struct{}), quit: make(chan struct{}),
+		wake: make(chan struct{}, 1), connIdx: -1}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	c.opened = s.clk.Now()
+	c.lastBeat = c.opened
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop()
+	}()
+	c.push(outItem{kind: outText, data: mustEncode(voice.OpHello, voice.Hello{V: 8,
+		HeartbeatInterval: float64(s.cfg.heartbeatInterval) / float64(time.Millisecond)})})
+
+	var readErr error
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			readErr = err
+			break
+		}
+		s.mu.Lock()
+		if typ == websocket.BinaryMessage {
+			s.handleBinaryLocked(c, data)
+		} else {
+			s.handleTextLocked(c, data)
+		}
+		s.mu.Unlock()
+	}
+	close(c.quit)
+	s.mu.Lock()
+	var ce *websocket.CloseError
+	if errors.As(readErr, &ce) {
+		s.decideLocked(c, "client-close", voice.CloseCode(ce.Code))
+	} else {
+		s.decideLocked(c, "dropped", 0)
+	}
+	s.connEndedLocked(c)
+	s.mu.Unlock()
+	c.kill()
+	<-writerDone
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// writeLoop writes queued items in order and closes the connection with 4009 when a heartbeat is
+// late. It ends when the connection is killed or after it wrote a close frame.
+func (c *wsConn) writeLoop() {
+	s := c.s
+	deadline := s.cfg.heartbeatInterval + s.cfg.heartbeatGrace
+	t := s.clk.NewTimer(deadline)
+	defer t.Stop()
+	for {
+		c.qmu.Lock()
+		q := c.queue
+		c.queue = nil
+		c.qmu.Unlock()
+		for _, it := range q {
+			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			switch it.kind {
+			case outText, outBinary:
+				typ := websocket.TextMessage
+				if it.kind == outBinary {
+					typ = websocket.BinaryMessage
+				}
+				if err := c.ws.WriteMessage(typ, it.data); err != nil {
+					c.kill()
+					return
+				}
+			case outClose:
+				msg := websocket.FormatCloseMessage(int(it.code), it.reason)
+				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
+				// The client answers with its own close frame, which ends the reader; a client
+				// that does not answer is cut after closeReplyWait.
+				wall := time.NewTimer(closeReplyWait)
+				select {
+				case <-c.quit:
+				case <-c.killed:
+				case <-wall.C:
+				}
+				wall.Stop()
+				c.kill()
+				return
+			}
+		}
+		select {
+		case <-c.wake:
+		case <-c.killed:
+			return
+		case <-t.C():
+			c.qmu.Lock()
+			due := c.lastBeat.Add(deadline)
+			c.qmu.Unlock()
+			if left := due.Sub(s.clk.Now()); left > 0 {
+				t.Reset(left)
+				continue
+			}
+			s.mu.Lock()
+			s.closeConnLocked(c, voice.CloseSessionTimeout, "heartbeat timeout")
+			s.mu.Unlock()
+			t.Reset(deadline) // the close item is queued; the next turn writes it
+		}
+	}
+}
+
+// closeConnLocked closes c with code. The session's fate follows the code's policy: a resume
+// code keeps it resumable, every other code ends it.
+func (s *Server) closeConnLocked(c *wsConn, code voice.CloseCode, reason string) {
+	if c.decided {
+		return
+	}
+	s.decideLocked(c, "server-close", code)
+	s.log.Debug("voice close", zap.Int("code", int(code)), zap.String("reason", reason))
+	c.push(outItem{kind: outClose, code: code, reason: reason})
+	if sess := c.sess; sess != nil && !sess.ended && sess.conn == c && code.Policy() != voice.PolicyResume {
+		s.endSessionLocked(sess, "closed "+code.String(), 0)
+	}
+	s.notifyLocked()
+}
+
+// decideLocked settles how c ends, once, and writes it to the ledger.
+func (s *Server) decideLocked(c *wsConn, end string, code voice.CloseCode) {
+	if c.decided {
+		return
+	}
+	c.decided, c.end, c.code = true, end, code
+	if c.sess != nil {
+		r := &s.recLocked(c.sess).Connections[c.connIdx]
+		r.End, r.Code = end, code
+	}
+}
+
+// connEndedLocked records how c ended and, for the session's current connection, starts the
+// resume window.
+func (s *Server) connEndedLocked(c *wsConn) {
+	rec := ConnRecord{Opened: c.opened, Closed: s.clk.Now(), End: c.end, Code: c.code}
+	sess := c.sess
+	if sess == nil {
+		s.ledger.Refused = append(s.ledger.Refused, rec)
+		return
+	}
+	s.ledger.Sessions[sess.rec].Connections[c.connIdx] = rec
+	if sess.conn != c {
+		return
+	}
+	sess.conn = nil
+	sess.held = nil
+	if !sess.ended {
+		s.startResumeWindowLocked(sess)
+	}
+}
+
+func (s *Server) touchBeat(c *wsConn) {
+	c.qmu.Lock()
+	c.lastBeat = s.clk.Now()
+	c.qmu.Unlock()
+}

@@ -1,0 +1,157 @@
+package voicesim
+
+import (
+	"slices"
+	"time"
+
+	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/events/voice"
+)
+
+// Ledger is what the server did: every voice session with the messages it was sent, the resumes
+// and connections it had, and every RTP packet the relay forwarded or held back.
+type Ledger struct {
+	Sessions []SessionRecord
+	// Relays lists relayed packets one by one, up to WithRelayLedgerLimit.
+	Relays []RelayRecord
+	UDP    UDPStats
+	// Refused lists connections that ended before they had a session: a refused Identify or
+	// Resume, a payload before Identify, a missed first heartbeat.
+	Refused []ConnRecord
+}
+
+// SessionRecord is one voice session: one successful Identify.
+type SessionRecord struct {
+	ID             int // the simulator's number for the session, from 1
+	GuildID        events.Snowflake
+	ChannelID      events.Snowflake
+	UserID         events.Snowflake
+	SessionID      string
+	SSRC           uint32
+	Mode           voice.Mode // empty until Select Protocol
+	MaxDAVEVersion int        // what Identify offered
+	DAVEVersion    int        // what Session Description gave
+	// Sent lists every sequenced message, in seq order (Hello, heartbeat ACKs and Resumed carry no
+	// seq and are not listed).
+	Sent []MessageRecord
+	// Received lists the ops the client sent, other than heartbeats.
+	Received    []voice.Op
+	Heartbeats  int
+	LastSeqAck  int64 // the seq_ack of the last heartbeat or resume (-1 before any)
+	Resumes     []ResumeRecord
+	Connections []ConnRecord
+	// Ended says why the session is over ("" while it lasts): "closed 4006 …", "resume window
+	// expired", "replaced by a new identify", "left the channel", "server closed".
+	Ended string
+}
+
+// MessageRecord is one sequenced server message.
+type MessageRecord struct {
+	Seq      int64
+	Op       voice.Op
+	Binary   bool
+	Written  int  // times written to a connection (a duplicate fault makes it 2)
+	Replayed int  // times sent again by a resume
+	Dropped  bool // a drop fault kept it from the wire (a resume replays it)
+}
+
+// ResumeRecord is one op 7 on a session.
+type ResumeRecord struct {
+	At       time.Time
+	SeqAck   int64
+	Replayed []int64 // the seqs sent again after Resumed
+	Accepted bool
+	Code     voice.CloseCode // the close code of a refused resume
+}
+
+// ConnRecord is one websocket connection of a session (the one that identified, then one per
+// resume).
+type ConnRecord struct {
+	Opened time.Time
+	Closed time.Time // zero while open
+	// End: "" while open, "server-close" (with Code), "client-close" (with the client's Code),
+	// "dropped" (cut without a close frame: a fault, a replacement, or the client going away).
+	End  string
+	Code voice.CloseCode
+}
+
+// RelayRecord is one RTP packet the relay took from a sender for one receiver.
+type RelayRecord struct {
+	From, To  events.Snowflake
+	SSRC      uint32 // the SSRC the receiver saw
+	Seq       uint16
+	Timestamp uint32
+	Len       int  // bytes of Opus payload (DAVE frame included)
+	DAVE      bool // the payload was a DAVE protocol frame
+	// Fault is "" for a packet sent, "loss" for one a UDP loss fault dropped, "reorder" for one
+	// held back and sent after the next.
+	Fault string
+}
+
+// UDPStats counts datagrams by what the relay did with them.
+type UDPStats struct {
+	Discoveries  int // IP discovery requests answered
+	Relayed      int // packets re-sealed and sent (one per receiver)
+	RTCP         int // RTCP packets dropped
+	Unknown      int // RTP from an SSRC no session has, or from the wrong address; bad discovery
+	BadAuth      int // packets that failed to open with the sender's key
+	NotSpeaking  int // RTP from a session that has not sent Speaking yet (dropped)
+	NoKey        int // RTP from a session that has not selected a protocol yet
+	DAVEWithheld int // DAVE frames not sent to a receiver outside the DAVE group
+	Lost         int // dropped by a loss fault
+}
+
+func (l *Ledger) clone() *Ledger {
+	c := &Ledger{Relays: slices.Clone(l.Relays), UDP: l.UDP, Refused: slices.Clone(l.Refused), Sessions: make([]SessionRecord, len(l.Sessions))}
+	for i, s := range l.Sessions {
+		s.Sent = slices.Clone(s.Sent)
+		s.Received = slices.Clone(s.Received)
+		s.Resumes = slices.Clone(s.Resumes)
+		for j := range s.Resumes {
+			s.Resumes[j].Replayed = slices.Clone(s.Resumes[j].Replayed)
+		}
+		s.Connections = slices.Clone(s.Connections)
+		c.Sessions[i] = s
+	}
+	return c
+}
+
+// Session returns the last session record of user in the ledger, if any.
+func (l *Ledger) Session(user events.Snowflake) (SessionRecord, bool) {
+	for i := len(l.Sessions) - 1; i >= 0; i-- {
+		if l.Sessions[i].UserID == user {
+			return l.Sessions[i], true
+		}
+	}
+	return SessionRecord{}, false
+}
+
+// RelayedTo returns the packets sent (without a fault) from one user to another, in order.
+func (l *Ledger) RelayedTo(from, to events.Snowflake) []RelayRecord {
+	var out []RelayRecord
+	for _, r := range l.Relays {
+		if r.From == from && r.To == to && r.Fault == "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Closes returns every close code the server sent: those of sessions in session order, then
+// those of refused connections.
+func (l *Ledger) Closes() []voice.CloseCode {
+	var out []voice.CloseCode
+	for _, s := range l.Sessions {
+		for _, c := range s.Connections {
+			if c.End == "server-close" {
+				out = append(out, c.Code)
+			}
+		}
+	}
+	for _, c := range l.Refused {
+		if c.End == "server-close" {
+			out = append(out, c.Code)
+		}
+	}
+	return out
+}
