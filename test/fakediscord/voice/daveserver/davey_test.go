@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,6 +128,10 @@ type daveyNet struct {
 	queue    []delivery
 	invalids int // op 31 sent
 	commits  int // op 28 sent
+	// noRecover lists users that must not answer a failed commit or welcome with op 31 (a
+	// client given a foreign external sender would fail forever); failures keeps the errors.
+	noRecover map[uint64]bool
+	failures  map[uint64][]string
 }
 
 type delivery struct {
@@ -141,7 +146,7 @@ func newDaveyNet(t *testing.T) *daveyNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &daveyNet{t: t, s: s, d: d, clk: clk}
+	return &daveyNet{t: t, s: s, d: d, clk: clk, noRecover: map[uint64]bool{}, failures: map[uint64][]string{}}
 }
 
 func (n *daveyNet) id(u uint64) string { return strconv.FormatUint(u, 10) }
@@ -241,7 +246,10 @@ func (n *daveyNet) run() {
 			}
 			if r := n.d.call(map[string]any{"op": op, "user": uid, "data": tr.Data}); !r.OK {
 				n.t.Logf("user %d could not process %s %d: %s", u, op, tr.TransitionID, r.Error)
-				n.recover(u, tr.TransitionID)
+				n.failures[u] = append(n.failures[u], r.Error)
+				if !n.noRecover[u] {
+					n.recover(u, tr.TransitionID)
+				}
 				continue
 			}
 			if tr.TransitionID != 0 {
@@ -370,5 +378,26 @@ func TestDaveyCrossCheck(t *testing.T) {
 	}
 	n.join(106)
 	n.converged("group recreated after sole member reset")
+
+	// A joiner told a foreign external sender must refuse the welcome (the group's
+	// external_senders holds the server's key).
+	n.s.SetFaults(Faults{ForeignSenders: 1})
+	n.noRecover[107] = true
+	n.join(107)
+	if f := n.failures[107]; len(f) != 1 || !strings.Contains(f[0], "UnexpectedExternalSender") {
+		t.Fatalf("welcome with a foreign external sender: failures %q", f)
+	}
+	n.leave(107)
+	n.converged("after the foreign-sender joiner left")
+
+	// Downgrade to no DAVE, then upgrade: a new group from fresh key packages.
+	n.push(n.s.SetProtocolVersion(0))
+	n.run()
+	if n.s.ProtocolVersion() != 0 {
+		t.Fatal("downgrade did not execute")
+	}
+	n.push(n.s.SetProtocolVersion(1))
+	n.run()
+	n.converged("after downgrade and upgrade")
 	t.Logf("commits sent %d, op 31 sent %d, final epoch %d", n.commits, n.invalids, n.s.Epoch())
 }

@@ -74,24 +74,23 @@ func (s *Server) reconcile() []Out {
 	for _, p := range want {
 		wanted[p.key()] = true
 	}
-	isRecipient := func(u uint64) bool { return slices.Contains(recipients, u) }
-
 	var out []Out
-	// Revoke what is pending but no longer wanted, toward whoever has it queued.
+	// Revoke what is pending but no longer wanted, toward whoever has it queued (sentTo
+	// forgets members whose MLS state was reset, so everyone left there still holds it).
 	revokes := map[uint64][][]byte{}
 	s.pending = slices.DeleteFunc(s.pending, func(p *proposal) bool {
 		if wanted[p.key()] {
 			return false
 		}
 		for u := range p.sentTo {
-			if isRecipient(u) {
+			if s.members[u] != nil {
 				revokes[u] = append(revokes[u], p.ref)
 			}
 		}
 		s.log.Debug("revoking proposal", zap.String("proposal", p.key()))
 		return true
 	})
-	for _, u := range recipients {
+	for _, u := range s.daveMembers() {
 		if refs := revokes[u]; len(refs) > 0 {
 			b, err := voice.Proposals{Op: voice.ProposalsRevoke, Refs: refs}.AppendTo(nil)
 			if err != nil {
@@ -166,6 +165,14 @@ func (s *Server) sign(p *proposal) error {
 	p.externalProposal = ep
 	p.sentTo = map[uint64]bool{}
 	return nil
+}
+
+// forget records that u's MLS state is gone (new session, op 31): nothing it had queued needs
+// revoking.
+func (s *Server) forget(u uint64) {
+	for _, p := range s.pending {
+		delete(p.sentTo, u)
+	}
 }
 
 // soleReset handles the last member left in a group: the group is dropped and the member told

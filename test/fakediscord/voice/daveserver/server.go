@@ -224,6 +224,7 @@ func (s *Server) Join(userID uint64, maxDAVEVersion int) []Out {
 	} else {
 		m.kp, m.kpRef, m.gotSender = nil, nil, false
 		m.stale = s.leafOf(userID) >= 0
+		s.forget(userID)
 	}
 	m.dave = maxDAVEVersion >= 1
 	var out []Out
@@ -316,6 +317,7 @@ func (s *Server) handleKeyPackage(m *member, payload []byte) ([]Out, error) {
 	// still holds a leaf has thrown that leaf's state away.
 	if s.leafOf(m.id) >= 0 {
 		m.stale = true
+		s.forget(m.id)
 	}
 	s.log.Debug("key package accepted", zap.Uint64("user", m.id))
 	return s.reconcile(), nil
@@ -368,6 +370,7 @@ func (s *Server) invalid(m *member, tid uint16) []Out {
 	s.log.Debug("invalid commit/welcome", zap.Uint64("user", m.id), zap.Uint16("transition", tid))
 	m.kp, m.kpRef = nil, nil
 	m.stale = s.leafOf(m.id) >= 0
+	s.forget(m.id)
 	if s.tr != nil {
 		if s.tr.waiting[m.id] {
 			delete(s.tr.waiting, m.id)

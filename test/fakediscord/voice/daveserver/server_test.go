@@ -528,3 +528,26 @@ func TestDowngradeWaitsForTransition(t *testing.T) {
 		t.Fatalf("want execute then the downgrade's prepare, got %v", outs)
 	}
 }
+
+func TestRevokeBeforeGroupExists(t *testing.T) {
+	h := newHarness(t)
+	h.join(1)
+	h.sendKP(1)
+	h.join(2)
+	h.sendKP(2)
+	// 2 leaves before anyone commits: 1 must drop the Add of 2 it holds.
+	outs := h.leave(2)
+	if r := find(outs, voice.OpDAVEMLSProposals, 1); len(r) != 1 {
+		t.Fatalf("user 1 got %v, want a revoke", outs)
+	}
+	if len(h.clients[1].queue) != 0 {
+		t.Fatalf("user 1 still queues %+v", h.clients[1].queue)
+	}
+	// 3 arrives: the group is created from 1 and 3 alone.
+	h.join(3)
+	h.sendKP(3)
+	h.mustCommit(1, 0, 0)
+	if m := h.s.Members(); !slices.Equal(m, []uint64{1, 3}) {
+		t.Fatalf("members %v", m)
+	}
+}
