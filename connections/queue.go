@@ -2,14 +2,30 @@ package connections
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/cordage/cordage/events"
 )
+
+// Ring sizes of the out-queue, in events. The ring starts small, doubles while the consumer
+// falls behind, and goes back to queueMinRing once a backlog bigger than queueKeepRing has
+// drained, so one long stall does not pin its memory for the life of the connection.
+const (
+	queueMinRing  = 64
+	queueKeepRing = 16 << 10
+	queueBatch    = 128 // events the deliver goroutine takes per lock
+)
+
+// closedChan is returned by drained when nothing waits; it needs no allocation per call.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // queue sits between the shards (which push from their readers and loops, and must never
 // block) and the caller's out channel (which may be slow). One deliver goroutine drains it in
 // push order, so events of one shard stay in order, and runtime events stay in order with the
 // dispatches around them.
+//
+// Events wait in a ring that is reused from event to event: once it has grown to the depth the
+// consumer lets build up, pushing and delivering allocate nothing.
 //
 // Under the default policy the queue never drops: it grows while the consumer is away and
 // shrinks when it reads again. Under OverflowDrop it refuses dispatches beyond the limit and
@@ -20,21 +36,26 @@ type queue struct {
 	limit    int
 	observer Observer
 
+	// pending counts events pushed and not yet handed to out (queued plus the deliver
+	// goroutine's batch in hand). It is atomic so that delivering an event takes no lock.
+	pending atomic.Int64
+	waiting atomic.Bool // someone holds the channel drained returned
+
 	mu      sync.Mutex
-	items   []Event
-	spare   []Event
-	pending int // pushed, not yet handed to out
+	ring    []Event // len is a power of two
+	head    int     // index of the oldest queued event
+	n       int     // queued events, in ring[head], ring[head+1], … (mod len)
 	dropped map[int]int64
-	signal  chan struct{} // capacity 1: "items is not empty"
-	empty   chan struct{} // closed (and replaced) each time pending drops to 0
+	signal  chan struct{} // capacity 1: "the ring is not empty"
+	empty   chan struct{} // closed (and cleared) when pending drops to 0; nil if no one waits
 }
 
 func newQueue(out chan<- Event, quit <-chan struct{}, o Overflow, obs Observer) *queue {
 	return &queue{
 		out: out, quit: quit, limit: o.limit, observer: obs,
+		ring:    make([]Event, queueMinRing),
 		dropped: make(map[int]int64),
 		signal:  make(chan struct{}, 1),
-		empty:   make(chan struct{}),
 	}
 }
 
@@ -42,7 +63,7 @@ func newQueue(out chan<- Event, quit <-chan struct{}, o Overflow, obs Observer) 
 func (q *queue) push(ev Event) {
 	q.mu.Lock()
 	if q.limit > 0 && ev.Kind == KindDispatch {
-		if q.pending >= q.limit {
+		if q.pending.Load() >= int64(q.limit) {
 			q.dropped[ev.Shard]++
 			q.mu.Unlock()
 			q.observer.Dropped(ev.Shard, 1)
@@ -58,49 +79,73 @@ func (q *queue) push(ev Event) {
 }
 
 func (q *queue) appendLocked(ev Event) {
-	q.items = append(q.items, ev)
-	q.pending++
+	if q.n == len(q.ring) {
+		q.resizeLocked(2 * len(q.ring))
+	}
+	q.ring[(q.head+q.n)&(len(q.ring)-1)] = ev
+	q.n++
+	q.pending.Add(1)
 	select {
 	case q.signal <- struct{}{}:
 	default:
 	}
 }
 
-// take swaps out everything queued. When the queue is empty it reports drops still owed.
-func (q *queue) take() []Event {
+// resizeLocked moves the queued events, oldest first, into a new ring of size events.
+func (q *queue) resizeLocked(size int) {
+	ring := make([]Event, size)
+	first := copy(ring, q.ring[q.head:min(q.head+q.n, len(q.ring))])
+	copy(ring[first:], q.ring[:q.n-first])
+	q.ring, q.head = ring, 0
+}
+
+// take moves up to len(dst) of the oldest queued events into dst and returns how many. When
+// the queue is empty it reports drops still owed.
+func (q *queue) take(dst []Event) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.items) == 0 {
+	if q.n == 0 {
 		for shard, n := range q.dropped {
 			delete(q.dropped, shard)
 			q.appendLocked(runtimeEvent(shard, KindEventsDropped, events.EventsDropped{Shard: shard, Count: n}))
 		}
 	}
-	batch := q.items
-	q.items = q.spare[:0]
-	q.spare = nil
-	return batch
-}
-
-func (q *queue) recycle(batch []Event) {
-	clear(batch) // drop references to delivered data
-	q.mu.Lock()
-	if q.spare == nil && cap(batch) <= 1<<16 {
-		q.spare = batch[:0]
+	k := 0
+	for k < len(dst) && q.n > 0 {
+		end := min(q.head+q.n, len(q.ring), q.head+len(dst)-k)
+		seg := q.ring[q.head:end]
+		k += copy(dst[k:], seg)
+		clear(seg) // drop references to delivered data
+		q.n -= len(seg)
+		q.head = end & (len(q.ring) - 1)
 	}
-	q.mu.Unlock()
+	if q.n == 0 {
+		q.head = 0
+		if len(q.ring) > queueKeepRing {
+			q.ring = make([]Event, queueMinRing)
+		}
+	}
+	return k
 }
 
-func (q *queue) delivered(n int) {
+// delivered accounts for one event handed to out.
+func (q *queue) delivered() {
+	depth := q.pending.Add(-1)
+	if depth == 0 && q.waiting.Load() {
+		q.wake()
+	}
+	q.observer.OutQueue(int(depth))
+}
+
+// wake closes the channel drained handed out, if pending is still 0.
+func (q *queue) wake() {
 	q.mu.Lock()
-	q.pending -= n
-	depth := q.pending
-	if depth == 0 {
+	if q.empty != nil && q.pending.Load() == 0 {
 		close(q.empty)
-		q.empty = make(chan struct{})
+		q.empty = nil
+		q.waiting.Store(false)
 	}
 	q.mu.Unlock()
-	q.observer.OutQueue(depth)
 }
 
 // drained returns a channel closed once nothing waits for the out channel (at once if nothing
@@ -108,26 +153,33 @@ func (q *queue) delivered(n int) {
 func (q *queue) drained() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.pending == 0 {
-		c := make(chan struct{})
-		close(c)
-		return c
+	if q.pending.Load() == 0 {
+		return closedChan
+	}
+	if q.empty == nil {
+		q.empty = make(chan struct{})
+	}
+	// Announce the waiter before looking at pending again: delivered decrements before it
+	// looks at waiting, so one of the two sides always sees the other.
+	q.waiting.Store(true)
+	if q.pending.Load() == 0 {
+		close(q.empty)
+		q.empty = nil
+		q.waiting.Store(false)
+		return closedChan
 	}
 	return q.empty
 }
 
 // depth returns how many events wait for the out channel.
-func (q *queue) depth() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.pending
-}
+func (q *queue) depth() int { return int(q.pending.Load()) }
 
 // run delivers until quit. Events still queued at quit are discarded: the connection is over.
 func (q *queue) run() {
+	batch := make([]Event, queueBatch)
 	for {
-		batch := q.take()
-		if len(batch) == 0 {
+		k := q.take(batch)
+		if k == 0 {
 			select {
 			case <-q.signal:
 				continue
@@ -135,15 +187,15 @@ func (q *queue) run() {
 				return
 			}
 		}
-		for i := range batch {
+		for i := range k {
 			select {
 			case q.out <- batch[i]:
 			case <-q.quit:
 				return
 			}
+			batch[i] = Event{}
 			// Account per event so that a consumer that stalls mid-batch shows its lag.
-			q.delivered(1)
+			q.delivered()
 		}
-		q.recycle(batch)
 	}
 }
