@@ -173,6 +173,7 @@ func (n *daveyNet) push(outs []Out) {
 
 func (n *daveyNet) sendKP(u uint64, kp string) {
 	n.t.Helper()
+	capture(n.t, "FuzzKeyPackage", unb64(n.t, kp))
 	outs, err := n.s.HandleBinary(u, voice.BinaryMessage{Op: voice.OpDAVEMLSKeyPackage, Payload: unb64(n.t, kp)})
 	if err != nil {
 		n.t.Fatalf("server refused davey's key package for %d: %v", u, err)
@@ -230,6 +231,10 @@ func (n *daveyNet) run() {
 			}
 			n.commits++
 			payload := append(unb64(n.t, r.Commit), unb64(n.t, r.Welcome)...)
+			capture(n.t, "FuzzCommit", payload)
+			if r.Welcome != "" {
+				capture(n.t, "FuzzWelcome", unb64(n.t, r.Welcome))
+			}
 			outs, err := n.s.HandleBinary(u, voice.BinaryMessage{Op: voice.OpDAVEMLSCommitWelcome, Payload: payload})
 			if err != nil {
 				n.t.Fatalf("server refused davey's commit from %d: %v", u, err)
@@ -400,4 +405,30 @@ func TestDaveyCrossCheck(t *testing.T) {
 	n.run()
 	n.converged("after downgrade and upgrade")
 	t.Logf("commits sent %d, op 31 sent %d, final epoch %d", n.commits, n.invalids, n.s.Epoch())
+}
+
+// capture writes real davey messages into the fuzz corpus when DAVESERVER_CAPTURE=1, a few per
+// fuzzer, so the fuzzers start from what OpenMLS actually sends.
+func capture(t *testing.T, fuzzer string, b []byte) {
+	if os.Getenv("DAVESERVER_CAPTURE") != "1" {
+		return
+	}
+	dir := filepath.Join("testdata", "fuzz", fuzzer)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "davey-") {
+			n++
+		}
+	}
+	if n >= 6 {
+		return
+	}
+	body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(b)) + ")\n"
+	if err := os.WriteFile(filepath.Join(dir, "davey-"+strconv.Itoa(n)), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
