@@ -68,8 +68,11 @@ type Session struct {
 	send struct {
 		mu    sync.Mutex
 		plain bool // protocol version 0: frames go out as they are
+		// enc encrypts with this member's ratchet of group's epoch; nil when there is no key.
+		// It survives a switch to version 0, so that coming back to the same epoch continues
+		// its nonces instead of reusing them.
 		enc   *Encryptor
-		group *mls.Group // the epoch enc belongs to
+		group *mls.Group
 	}
 	recv struct {
 		mu      sync.Mutex

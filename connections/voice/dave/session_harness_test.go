@@ -167,6 +167,12 @@ func (c *testCall) join(id uint64) *Session {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	c.joinWith(id, s)
+	return s
+}
+
+// joinWith connects a user whose session the test made.
+func (c *testCall) joinWith(id uint64, s *Session) {
 	for _, other := range c.order {
 		c.deliver(other, func(s *Session) ([]Message, error) { s.ClientsConnect([]uint64{id}); return nil, nil })
 	}
@@ -177,7 +183,6 @@ func (c *testCall) join(id uint64) *Session {
 	v := c.version
 	c.deliver(id, func(s *Session) ([]Message, error) { return s.SetProtocolVersion(v) })
 	c.binary(id, voice.OpDAVEMLSExternalSender, c.op25)
-	return s
 }
 
 // leave disconnects a user: client-disconnect, then a Remove (or a revoke of its pending Add),

@@ -168,31 +168,32 @@ func (s *Session) setReceivePassthrough(enabled bool, grace time.Duration) {
 }
 
 // switchSend moves this member's frames to t: in clear at version 0, else encrypted with its
-// own ratchet of t.group's epoch. An encryptor already on that epoch is kept, so its nonces
-// never repeat under one key.
+// own ratchet of t.group's epoch. The encryptor of an epoch is made once and kept while that
+// epoch is current, so its nonces never repeat under one key.
 func (s *Session) switchSend(t transition) {
+	s.send.mu.Lock()
+	keep := t.group != nil && s.send.group == t.group && s.send.enc != nil
+	s.send.mu.Unlock()
 	var enc *Encryptor
-	if t.version > 0 && t.group != nil {
-		s.send.mu.Lock()
-		same := s.send.group == t.group && s.send.enc != nil
-		s.send.mu.Unlock()
-		if !same {
-			ctx := SenderContext(s.userID)
-			base, err := t.group.Export(ExporterLabel, ctx[:], KeyLen)
-			if err != nil {
-				panic("dave: export sender base secret: " + err.Error())
-			}
-			enc = NewEncryptor(NewKeyRatchet(base))
-			clear(base)
+	if t.version > 0 && t.group != nil && !keep {
+		ctx := SenderContext(s.userID)
+		base, err := t.group.Export(ExporterLabel, ctx[:], KeyLen)
+		if err != nil {
+			// Export fails only for lengths out of range, and KeyLen is a constant in range.
+			panic("dave: export sender base secret: " + err.Error())
 		}
+		enc = NewEncryptor(NewKeyRatchet(base))
+		clear(base)
 	}
 	s.send.mu.Lock()
 	defer s.send.mu.Unlock()
 	s.send.plain = t.version == 0
 	switch {
-	case t.version == 0 || t.group == nil:
-		s.send.enc, s.send.group = nil, nil
+	case t.version == 0 || keep:
+		// Version 0 keeps the last epoch's encryptor: an upgrade to the same epoch resumes it.
 	case enc != nil:
 		s.send.enc, s.send.group = enc, t.group
+	default:
+		s.send.enc, s.send.group = nil, nil
 	}
 }

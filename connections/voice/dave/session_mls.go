@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.uber.org/zap"
@@ -133,7 +134,6 @@ func (s *Session) clearGroup() {
 		s.forgetReceiveKeys()
 	}
 	s.group, s.pending, s.bundle, s.outbound = nil, nil, nil, nil
-	s.proposing = false
 	s.authCode = ""
 	clear(s.transitions)
 }
@@ -150,7 +150,7 @@ func (s *Session) createPending() {
 		s.log.Error("dave: pending group", zap.Error(err))
 		return
 	}
-	s.pending, s.proposing, s.outbound = g, false, nil
+	s.pending, s.outbound = g, nil
 }
 
 func (s *Session) setExternalSender(p []byte) error {
@@ -221,7 +221,6 @@ func (s *Session) proposals(p []byte) ([]Message, error) {
 			}
 		}
 	}
-	s.proposing = true
 	if len(g.PendingProposals()) == 0 {
 		return nil, nil
 	}
@@ -334,10 +333,12 @@ func (s *Session) adopt(next *mls.Group, op voice.Op, tid uint16) ([]Message, er
 		return s.recover(kind, op, tid, err)
 	}
 	s.group, s.pending, s.bundle, s.outbound = next, nil, nil, nil
-	s.proposing = false
 	s.authCode, _ = DisplayableCode(next.EpochAuthenticator(), 30, 5)
 	s.installReceiveKeys(next, members)
 	s.log.Info("dave epoch", zap.Uint64("epoch", next.Epoch()), zap.Int("members", len(members)), zap.Uint16("transition", tid))
+	// Transitions prepared for an older epoch can no longer be executed: senders only move
+	// forward.
+	maps.DeleteFunc(s.transitions, func(_ uint16, t transition) bool { return t.group != nil })
 	t := transition{version: s.version, group: next}
 	if tid == 0 {
 		s.execute(t)

@@ -468,3 +468,36 @@ func TestDisplayableCode(t *testing.T) {
 		t.Fatalf("zeros: %q", zero)
 	}
 }
+
+// A downgrade and an upgrade that keeps the group (op 21 to version 1, no new epoch) resume the
+// same encryptor: nonces go on from where they were, never reusing one under the epoch's key.
+func TestSessionUpgradeWithRetainedGroupKeepsNonces(t *testing.T) {
+	c := newTestCall(t)
+	c.join(1)
+	c.join(2)
+	c.run()
+	a := c.session(1)
+	before, err := a.Encrypt(nil, []byte("before"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.transition(0)
+	c.run()
+	if a.ProtocolVersion() != 0 {
+		t.Fatal("not downgraded")
+	}
+	c.transition(1)
+	c.run()
+	c.noErrors()
+	c.check()
+	after, err := a.Encrypt(nil, []byte("after"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, _ := ParseFrame(before)
+	fa, _ := ParseFrame(after)
+	if fa.Nonce != fb.Nonce+1 {
+		t.Fatalf("nonce %d after %d: the encryptor restarted", fa.Nonce, fb.Nonce)
+	}
+	c.exchange()
+}
