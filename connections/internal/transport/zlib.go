@@ -31,26 +31,51 @@ const retainBuf = 64 << 10
 //     message is complete; the inflater is dead and is restarted before the next message with
 //     flate's Reset and the last 32 KiB of output as dictionary.
 //
+// The dictionary for a restart comes from the inflater itself. flate keeps its output history
+// in one 32 KiB ring that Reset reuses, and hands out slices of that ring; captureWindow finds
+// the ring once per inflater, and z.pos/z.full track its write position from the output
+// counted here. A dead inflater's ring still holds exactly the last 32 KiB of output, so a
+// restart rotates it in place to oldest-first and passes it to Reset as the dictionary (Reset
+// copies a dictionary into the ring: here onto itself). No copy of the output is kept.
+//
 // A Read that returns data together with io.ErrUnexpectedEOF means the inflater ran out of
 // input inside a block: a frame happened to end in 00 00 ff ff in the middle of a message.
-// The message is kept and decoded again from its start once more frames arrive.
+// The message is kept and decoded again from its start once more frames arrive; that needs
+// the window as it was before the message, whose oldest part the partial output has just
+// overwritten. So once a stream shows a message split over frames, the decoder keeps a copy
+// of the window (backup, 32 KiB, filled before the split message is decoded) for the rest of
+// the shard's life. Only the very first split, if it is such a fake suffix after the first
+// 32 KiB of output, cannot be rewound: it fails the stream (ErrCorruptStream), the runtime
+// resumes on a new connection, and the copy is kept from then on. Discord sends every gateway
+// message in one websocket message, so none of this happens on a Discord connection.
 type zlibStream struct {
 	max int
 
-	fr   io.ReadCloser // a flate reader; also a flate.Resetter
-	src  bytes.Reader
-	hist history
+	fr  io.ReadCloser // a flate reader; also a flate.Resetter and an io.WriterTo
+	src bytes.Reader
+
+	win  []byte // fr's own output ring (captureWindow); nil if it could not be found
+	pos  int    // fr's next write index in win: output since the last restart, mod windowSize
+	full bool   // win holds a whole window of output
+
+	backup *history // a copy of the window, kept once messages were split (or without win)
+	splits bool     // a message of this shard's streams came split over frames
 
 	pending []byte // compressed bytes of an unfinished message
 	out     []byte // inflated message, lent to the caller until the next Decode
 	lastLen int    // length of the previous message, for the buffer retention policy
 
 	headerDone bool // the 2-byte zlib header has been consumed
-	dead       bool // fr latched an error and must be Reset with hist before use
+	dead       bool // fr latched an error and must be restarted before use
 	restarts   int  // times fr was Reset (tests check that recovery really ran)
+	maxRoom    int  // tests: when > 0, the most output asked of one Read
 	err        error
 	closed     bool
 }
+
+// errUnrewindable is wrapped (with ErrCorruptStream) when the first message of a stream that
+// came split over frames cannot be decoded again from its start (see zlibStream).
+var errUnrewindable = errors.New("transport: a frame ended in 00 00 ff ff inside a message; the window cannot be rewound")
 
 // NewZlibStream returns a Decompressor for Discord's zlib-stream transport compression.
 // Messages (inflated, or buffered compressed) over maxMessage bytes fail with
@@ -59,9 +84,9 @@ type zlibStream struct {
 // It inflates raw DEFLATE with github.com/klauspost/compress/flate: the 2-byte zlib header at
 // the start of the stream is checked and stripped, and the Adler-32 checksum, which a stream
 // that never ends never reaches, is not computed. A message whose end falls exactly on a
-// 32 KiB boundary of the stream's output is handled (see perf.md); it costs keeping a copy of
-// the last 32 KiB of output. An idle decoder holds about 80 KiB (measured after 20 messages:
-// flate state, that history, and a small message buffer).
+// 32 KiB boundary of the stream's output is handled (see perf.md) by restarting the inflater
+// on its own window, at no cost per message. An idle decoder holds about 41 KiB after 20
+// messages (flate's 32 KiB window and tables, and a small message buffer).
 //
 // One case stays ambiguous, as it is for every zlib-stream client: a frame that ends inside a
 // message but happens to end in 00 00 ff ff. When the inflater still produced output from it,
@@ -76,7 +101,15 @@ func (z *zlibStream) Reset() {
 	if z.closed {
 		return
 	}
-	z.hist.reset()
+	z.pos, z.full = 0, false
+	if z.splits || (z.fr != nil && z.win == nil) {
+		if z.backup == nil {
+			z.backup = new(history)
+		}
+		z.backup.reset()
+	} else {
+		z.backup = nil
+	}
 	z.pending = shrink(z.pending[:0], 0)
 	z.out = shrink(z.out[:0], 0)
 	z.lastLen = 0
@@ -89,6 +122,8 @@ func (z *zlibStream) Close() {
 	z.closed = true
 	z.err = errClosed
 	z.fr = nil
+	z.win = nil
+	z.backup = nil
 	z.pending = nil
 	z.out = nil
 }
@@ -135,6 +170,9 @@ func (z *zlibStream) decode(frame []byte) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("%w: %d compressed bytes in one frame", ErrMessageTooLarge, len(frame))
 	}
 	if !bytes.HasSuffix(data, syncFlushSuffix) {
+		// A message split over frames: from now on keep a copy of the window, taken before
+		// this message is decoded, in case a later frame of it ends in a fake suffix.
+		z.keepBackup()
 		z.keep(frame)
 		return nil, false, nil
 	}
@@ -157,6 +195,9 @@ func (z *zlibStream) decode(frame []byte) ([]byte, bool, error) {
 	if !complete {
 		// A 00 00 ff ff inside the message happened to end a frame: keep the whole message
 		// and decode it again from its start when the rest arrives.
+		if err := z.rewind(len(msg)); err != nil {
+			return nil, false, err
+		}
 		z.keep(frame)
 		z.dead = true
 		z.out = z.out[:0]
@@ -164,7 +205,7 @@ func (z *zlibStream) decode(frame []byte) ([]byte, bool, error) {
 	}
 	z.headerDone = true
 	z.pending = shrink(z.pending[:0], len(data))
-	z.hist.write(msg)
+	z.advance(msg)
 	z.lastLen = len(msg)
 	if len(msg) == 0 {
 		// A bare sync flush carries no gateway message.
@@ -203,19 +244,24 @@ func (z *zlibStream) inflate(body []byte) (msg []byte, complete bool, err error)
 	if z.fr == nil {
 		// Created on first use so that an idle, never-connected shard costs nothing.
 		z.fr = flate.NewReader(&z.src)
+		z.win = captureWindow(z.fr)
+		if z.win == nil && z.backup == nil {
+			z.backup = new(history) // the stream is fresh: an empty copy is exact
+		}
 		z.dead = true
 	}
 	if z.dead {
-		if err := z.fr.(flate.Resetter).Reset(&z.src, z.hist.bytes()); err != nil {
-			return nil, false, fmt.Errorf("%w: %v", ErrCorruptStream, err)
+		if err := z.restart(); err != nil {
+			return nil, false, err
 		}
-		z.dead = false
-		z.restarts++
 	}
 	limit := z.max + 1
 	for {
 		z.out = growBuf(z.out, min(4096, limit-len(z.out)), limit)
 		room := z.out[len(z.out):cap(z.out)]
+		if z.maxRoom > 0 && len(room) > z.maxRoom {
+			room = room[:z.maxRoom]
+		}
 		n, rerr := z.fr.Read(room)
 		z.out = z.out[:len(z.out)+n]
 		if len(z.out) > z.max {
@@ -242,4 +288,107 @@ func (z *zlibStream) inflate(body []byte) (msg []byte, complete bool, err error)
 			return nil, false, fmt.Errorf("%w: %v", ErrCorruptStream, rerr)
 		}
 	}
+}
+
+// advance records a completed message's output in the window position and in the backup.
+func (z *zlibStream) advance(msg []byte) {
+	if z.pos+len(msg) >= windowSize {
+		z.full = true
+	}
+	z.pos = (z.pos + len(msg)) % windowSize
+	if z.backup != nil {
+		z.backup.write(msg)
+	}
+}
+
+// restart resets the dead inflater onto the window as it stands after the last completed
+// message: the backup if there is one, otherwise the inflater's own ring, made oldest-first.
+func (z *zlibStream) restart() error {
+	var dict []byte
+	switch {
+	case z.backup != nil:
+		dict = z.backup.bytes()
+	case z.full:
+		rotateLeft(z.win, z.pos)
+		dict = z.win
+	default:
+		dict = z.win[:z.pos]
+	}
+	if err := z.fr.(flate.Resetter).Reset(&z.src, dict); err != nil {
+		return fmt.Errorf("%w: %v", ErrCorruptStream, err)
+	}
+	z.pos, z.full = len(dict)%windowSize, len(dict) == windowSize
+	z.dead = false
+	z.restarts++
+	return nil
+}
+
+// keepBackup starts keeping a copy of the window, from the inflater's ring as it stands.
+func (z *zlibStream) keepBackup() {
+	z.splits = true
+	if z.backup != nil || z.win == nil {
+		return
+	}
+	z.backup = new(history)
+	z.backup.load(z.win, z.pos, z.full)
+}
+
+// rewind makes it possible to decode the current message again from its start after an
+// attempt that ran out of input inside a block and wrote k bytes of output into the ring.
+func (z *zlibStream) rewind(k int) error {
+	if z.backup != nil {
+		return nil // restart takes the window from the copy
+	}
+	z.splits = true
+	if z.full || z.pos+k > windowSize {
+		// The partial output overwrote history that no copy holds.
+		return fmt.Errorf("%w: %w", ErrCorruptStream, errUnrewindable)
+	}
+	// Nothing but never-used ring space was overwritten: the window is win[:pos], intact.
+	z.backup = new(history)
+	z.backup.load(z.win, z.pos, false)
+	return nil
+}
+
+// captureWindow returns fr's output ring, found by inflating a one-byte stored block with
+// WriteTo, which hands out slices of the ring itself: the first such slice starts at the
+// ring's start and reaches its end by capacity. It checks that a second Reset keeps the same
+// ring. It returns nil if fr does not behave that way (then a copy of the output is kept
+// instead); the tests pin that the flate version in go.mod does.
+func captureWindow(fr io.ReadCloser) []byte {
+	rs, ok := fr.(flate.Resetter)
+	wt, ok2 := fr.(io.WriterTo)
+	if !ok || !ok2 {
+		return nil
+	}
+	probe := func(b byte) []byte {
+		// One final stored block holding the single byte b.
+		src := bytes.NewReader([]byte{0x01, 0x01, 0x00, 0xfe, 0xff, b})
+		if rs.Reset(src, nil) != nil {
+			return nil
+		}
+		var c sliceCatcher
+		if _, err := wt.WriteTo(&c); err != nil || c.calls != 1 || len(c.p) != 1 || c.p[0] != b || cap(c.p) != windowSize {
+			return nil
+		}
+		return c.p[:windowSize]
+	}
+	w1, w2 := probe('a'), probe('b')
+	if w1 == nil || w2 == nil || &w1[0] != &w2[0] {
+		return nil
+	}
+	return w1
+}
+
+// sliceCatcher is the io.Writer captureWindow inflates into: it keeps the slice it was given,
+// which is the point.
+type sliceCatcher struct {
+	p     []byte
+	calls int
+}
+
+func (c *sliceCatcher) Write(p []byte) (int, error) {
+	c.p = p
+	c.calls++
+	return len(p), nil
 }
