@@ -82,7 +82,7 @@ func TestCloseCodePolicies(t *testing.T) {
 				}
 			case events.PolicyReShard:
 				rs := rec.waitKind(t, connections.KindReShard, 1).Runtime.(events.ReShard)
-				if rs.Old != 1 || rs.New < 2 {
+				if rs.Old != 1 || rs.New < 2 || rs.Phase != events.ReShardStarted {
 					t.Fatalf("ReShard %+v", rs)
 				}
 				all := rec.waitKind(t, connections.KindConnectedAllShards, 2).Runtime.(events.ConnectedAllShards)
@@ -120,7 +120,9 @@ func TestReShardOnConnectShards(t *testing.T) {
 	if err := srv.CloseWith(1, events.CloseShardingRequired); err != nil {
 		t.Fatal(err)
 	}
-	rec.waitKind(t, connections.KindReShard, 1)
+	if rs := rec.waitKind(t, connections.KindReShard, 1).Runtime.(events.ReShard); rs.Phase != events.ReShardRequired || rs.Old != 2 {
+		t.Fatalf("ReShard %+v", rs)
+	}
 	<-conn.Done()
 	if !errors.Is(conn.Err(), connections.ErrReShardRequired) {
 		t.Fatalf("Err() = %v", conn.Err())

@@ -76,14 +76,17 @@ func (ctl *controller) run(initial []ShardState) {
 	}
 	for {
 		var (
-			wake                   <-chan struct{}
-			loaded, late, filtered <-chan time.Time
+			wake                            <-chan struct{}
+			loaded, drained, late, filtered <-chan time.Time
 		)
 		if rs := ctl.rs; rs != nil {
 			wake = rs.mix.wake
 			late = rs.deadline.C()
-			if rs.loadTimer != nil {
+			if rs.loadTimer != nil && !rs.loaded {
 				loaded = rs.loadTimer.C()
+			}
+			if rs.drainTimer != nil {
+				drained = rs.drainTimer.C()
 			}
 		}
 		if ctl.filter != nil {
@@ -99,10 +102,16 @@ func (ctl *controller) run(initial []ShardState) {
 		case n := <-c.notes:
 			ctl.handleNote(n)
 		case <-wake:
-			ctl.loadProgress()
+			ctl.progress()
 		case <-loaded:
 			// Every new shard is READY; guilds still missing are not waited for any longer.
-			ctl.c.log.Warn("re-shard: not every guild loaded in time; swapping anyway", zap.Duration("timeout", reshardGuildTimeout))
+			ctl.c.log.Warn("re-shard: not every guild loaded in time; going on", zap.Duration("timeout", reshardGuildTimeout))
+			ctl.setLoaded()
+			ctl.progress()
+		case <-drained:
+			// Guilds too quiet to prove that the old set caught up: what it received before the
+			// new sessions began and has not read after this long is given up.
+			ctl.c.log.Warn("re-shard: old shards did not catch up in time; swapping anyway", zap.Duration("timeout", reshardDrainTimeout))
 			ctl.swap()
 		case <-late:
 			ctl.abortReShard(fmt.Errorf("connections: re-shard: the new shard set was not ready in time"))

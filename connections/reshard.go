@@ -18,6 +18,9 @@ const (
 	// reshardGuildTimeout bounds the wait for the new set's GUILD_CREATEs once every new shard
 	// is READY: a guild that does not load by then (an outage) does not hold the swap back.
 	reshardGuildTimeout = 30 * time.Second
+	// reshardDrainTimeout bounds the wait for the old set to catch up with the new one once the
+	// new set is loaded (see mixer): guilds too quiet to send anything cannot prove it.
+	reshardDrainTimeout = 5 * time.Second
 	// reshardFilterWindow is how long after the swap new-set dispatches are still checked
 	// against what the old set delivered: the new set may receive a dispatch a little later
 	// than the old set did.
@@ -66,16 +69,18 @@ type reshardReq struct {
 
 // reshardRun is a re-shard in progress: the new set runs beside the old one.
 type reshardRun struct {
-	old, new  int
-	reason    string
-	gw        events.GatewayBot
-	set       *shardSet
-	shards    map[int]*shard
-	mix       *mixer
-	started   time.Time
-	loadTimer clock.Timer // set once every new shard is READY
-	deadline  clock.Timer
-	replies   []chan<- error
+	old, new   int
+	reason     string
+	gw         events.GatewayBot
+	set        *shardSet
+	shards     map[int]*shard
+	mix        *mixer
+	started    time.Time
+	loadTimer  clock.Timer // set once every new shard is READY
+	loaded     bool        // every new shard is READY and has its guilds (or loadTimer fired)
+	drainTimer clock.Timer // set once loaded
+	deadline   clock.Timer
+	replies    []chan<- error
 }
 
 // requestReShard starts a re-shard: it first asks GET /gateway/bot for the budget, the bucket
@@ -191,7 +196,7 @@ func (ctl *controller) beginReShard(count int, gw events.GatewayBot, reason stri
 		old: old, new: count, reason: reason, gw: gw,
 		set:     &shardSet{},
 		shards:  make(map[int]*shard, count),
-		mix:     newMixer(c.q, old),
+		mix:     newMixer(c.q, old, count),
 		started: c.cfg.clock.Now(),
 		// One identify per bucket every 5 s, with room for retries.
 		deadline: c.cfg.clock.NewTimer(reshardBaseTimeout + time.Duration(rounds)*2*shardctl.IdentifyInterval),
@@ -213,19 +218,39 @@ func (ctl *controller) beginReShard(count int, gw events.GatewayBot, reason stri
 	}
 }
 
-// loadProgress is called when a new shard became READY or finished loading its guilds.
-func (ctl *controller) loadProgress() {
+// progress is called when a new shard became READY or loaded its guilds, or an old shard
+// delivered a twin of a new one's dispatch: it swaps once the new set is loaded and the old
+// one drained.
+func (ctl *controller) progress() {
 	rs := ctl.rs
 	if rs == nil {
 		return
 	}
-	ready, loaded := rs.mix.loaded(rs.new)
-	switch {
-	case loaded:
-		ctl.swap()
-	case ready && rs.loadTimer == nil:
-		rs.loadTimer = ctl.c.cfg.clock.NewTimer(reshardGuildTimeout)
+	if !rs.loaded {
+		ready, loaded := rs.mix.loaded(rs.new)
+		switch {
+		case loaded:
+			ctl.setLoaded()
+		case ready && rs.loadTimer == nil:
+			rs.loadTimer = ctl.c.cfg.clock.NewTimer(reshardGuildTimeout)
+		}
+		if !rs.loaded {
+			return
+		}
 	}
+	if rs.mix.drained(sortedIDs(ctl.shards)) {
+		ctl.swap()
+	}
+}
+
+// setLoaded marks the new set loaded and starts the drain timeout.
+func (ctl *controller) setLoaded() {
+	rs := ctl.rs
+	rs.loaded = true
+	if rs.loadTimer != nil {
+		rs.loadTimer.Stop()
+	}
+	rs.drainTimer = ctl.c.cfg.clock.NewTimer(reshardDrainTimeout)
 }
 
 // swap makes the new set the connection's only set.
@@ -326,6 +351,9 @@ func (rs *reshardRun) stopTimers() {
 	rs.deadline.Stop()
 	if rs.loadTimer != nil {
 		rs.loadTimer.Stop()
+	}
+	if rs.drainTimer != nil {
+		rs.drainTimer.Stop()
 	}
 }
 
