@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"crypto/ecdsa"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,6 +28,8 @@ type Config struct {
 	// DisableDAVE identifies with max_dave_protocol_version 0. Discord closes such connections
 	// with 4017 since 2026-03-02; only simulators and debugging want it.
 	DisableDAVE bool
+	// SignatureKey is the MLS signature key for DAVE; nil makes a fresh ephemeral key per call.
+	SignatureKey *ecdsa.PrivateKey
 
 	// JoinTimeout bounds the wait for VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE after op 4
 	// (default 10 s). A full channel answers with nothing, so this is how it is detected.

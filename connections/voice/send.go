@@ -116,9 +116,11 @@ func (c *Conn) Send(ctx context.Context, frames <-chan []byte) error {
 			if st == gotFrame {
 				continue
 			}
-			// A pause: the missed slot, then the silence frames on the schedule.
-			s.ts += rtp.TimestampStep
-			n++
+			if st == frameLate {
+				// The slot we waited through carried nothing.
+				s.ts += rtp.TimestampStep
+				n++
+			}
 			for i := 0; i < silenceFrames; i++ {
 				if i > 0 {
 					if err := c.sleepUntil(ctx, s, start.Add(time.Duration(n)*FrameDuration)); err != nil {

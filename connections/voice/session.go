@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cordage/cordage/clock"
+	"github.com/cordage/cordage/connections/voice/dave"
 	"github.com/cordage/cordage/events"
 	vgw "github.com/cordage/cordage/events/voice"
 )
@@ -306,12 +307,12 @@ func (c *Conn) onReady(st *sessionState, env vgw.Envelope) error {
 		return err
 	}
 	st.pending = tr
-	if !c.cfg.DisableDAVE && newE2EE != nil {
+	if !c.cfg.DisableDAVE {
 		var ch uint64
 		if st.cr.ChannelID != nil {
 			ch = uint64(*st.cr.ChannelID)
 		}
-		d, err := newE2EE(e2eeConfig{UserID: uint64(c.cfg.UserID), ChannelID: ch, conn: c})
+		d, err := c.newE2EE(ch)
 		if err != nil {
 			return err
 		}
@@ -390,7 +391,7 @@ func (c *Conn) writeWS(typ int, b []byte) error {
 }
 
 // writeDAVE writes what the DAVE session asked for.
-func (c *Conn) writeDAVE(msgs []outMsg) error {
+func (c *Conn) writeDAVE(msgs []dave.Message) error {
 	for _, m := range msgs {
 		var err error
 		if m.Binary != nil {

@@ -21,6 +21,7 @@ var (
 // resume, identify, rejoin, wait for a new voice server, or stop.
 func (c *Conn) run(cr credSnapshot) {
 	defer func() {
+		c.setTransport(nil) // stops the UDP reader
 		c.wg.Wait()
 		c.finishOnce()
 		c.m.wg.Done()

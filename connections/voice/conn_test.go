@@ -1,0 +1,353 @@
+package voice
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cordage/cordage/clock"
+	"github.com/cordage/cordage/connections/voice/rtp"
+	"github.com/cordage/cordage/events"
+	vgw "github.com/cordage/cordage/events/voice"
+)
+
+const (
+	testGuild   = events.Snowflake(77)
+	testChannel = events.Snowflake(88)
+)
+
+type harness struct {
+	fv  *fakeVoice
+	gw  *fakeGateway
+	m   *Manager
+	ctx context.Context
+}
+
+// newHarness makes a fake voice server, a fake gateway and a Manager on a clock 100× faster
+// than the wall (heartbeats every 10 ms, backoff of a few ms).
+func newHarness(t *testing.T, mod func(*Config)) *harness {
+	t.Helper()
+	fv := newFakeVoice(t)
+	gw := &fakeGateway{endpoint: fv.Endpoint()}
+	cfg := Config{UserID: testBot, Insecure: true, Clock: clock.Scaled(100), DisableDAVE: true,
+		Backoff: Backoff{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	m := NewManager(ctx, gw, cfg)
+	gw.m = m
+	t.Cleanup(func() { m.Close(); cancel() })
+	return &harness{fv: fv, gw: gw, m: m, ctx: ctx}
+}
+
+func (h *harness) join(t *testing.T) *Conn {
+	t.Helper()
+	c, err := h.m.Join(h.ctx, JoinConfig{GuildID: testGuild, ChannelID: testChannel})
+	if err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	return c
+}
+
+// awaitEvent returns the first event of type T.
+func awaitEvent[T Event](t *testing.T, c *Conn, d time.Duration) T {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				t.Fatalf("events closed (err %v) before a %T", c.Err(), *new(T))
+			}
+			if v, ok := ev.(T); ok {
+				return v
+			}
+		case <-timer.C:
+			var zero T
+			t.Fatalf("no %T within %v", zero, d)
+			return zero
+		}
+	}
+}
+
+func awaitDone(t *testing.T, c *Conn, d time.Duration) error {
+	t.Helper()
+	select {
+	case <-c.Done():
+		return c.Err()
+	case <-time.After(d):
+		t.Fatalf("connection still running after %v", d)
+		return nil
+	}
+}
+
+func TestJoinHandshake(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.join(t)
+	id := h.fv.await(vgw.OpIdentify, 5*time.Second)
+	var ident struct {
+		ServerID  events.Snowflake `json:"server_id"`
+		UserID    events.Snowflake `json:"user_id"`
+		SessionID string           `json:"session_id"`
+		Token     string           `json:"token"`
+		MaxDAVE   *int             `json:"max_dave_protocol_version"`
+	}
+	if err := decode(vgw.OpIdentify, id.D, &ident); err != nil {
+		t.Fatal(err)
+	}
+	if ident.ServerID != testGuild || ident.UserID != testBot || ident.SessionID != "session-1" || ident.Token != "token-1" || ident.MaxDAVE == nil {
+		t.Fatalf("identify = %+v", ident)
+	}
+	sel := h.fv.await(vgw.OpSelectProtocol, 5*time.Second)
+	var sp vgw.SelectProtocol
+	_ = decode(vgw.OpSelectProtocol, sel.D, &sp)
+	if sp.Protocol != "udp" || sp.Data.Address != "127.0.0.1" || sp.Data.Port == 0 || sp.Data.Mode != vgw.ModeAES256GCMRTPSize {
+		t.Fatalf("select protocol = %+v", sp)
+	}
+	ev := awaitEvent[Connected](t, c, 5*time.Second)
+	if ev.Resumed || ev.Mode != vgw.ModeAES256GCMRTPSize || ev.SSRC != 1001 {
+		t.Fatalf("connected = %+v", ev)
+	}
+	if h.m.Conn(testGuild) != c {
+		t.Fatal("Manager.Conn does not return the joined connection")
+	}
+	if _, err := h.m.Join(h.ctx, JoinConfig{GuildID: testGuild, ChannelID: testChannel}); !errors.Is(err, ErrAlreadyJoined) {
+		t.Fatalf("second Join = %v", err)
+	}
+	c.Close()
+	if c.Err() != nil {
+		t.Fatalf("Err after Close = %v", c.Err())
+	}
+	if n := h.gw.callCount(); n != 2 || h.gw.calls[1].ChannelID != nil {
+		t.Fatalf("gateway calls = %+v, want join then leave", h.gw.calls)
+	}
+}
+
+func TestJoinMaxDAVEVersion(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.DisableDAVE = false })
+	h.join(t)
+	id := h.fv.await(vgw.OpIdentify, 5*time.Second)
+	if !bytes.Contains(id.D, []byte(`"max_dave_protocol_version":1`)) {
+		t.Fatalf("identify %s lacks max_dave_protocol_version 1", id.D)
+	}
+}
+
+func TestJoinXChaChaWhenAESNotOffered(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fv.modes = []vgw.Mode{"aead_aes256_gcm", vgw.ModeXChaCha20Poly1305RTPSize, "xsalsa20_poly1305"}
+	c := h.join(t)
+	if ev := awaitEvent[Connected](t, c, 5*time.Second); ev.Mode != vgw.ModeXChaCha20Poly1305RTPSize {
+		t.Fatalf("mode = %s", ev.Mode)
+	}
+	sendAndCheck(t, h, c, 3)
+}
+
+func TestJoinNoSupportedMode(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fv.modes = []vgw.Mode{"xsalsa20_poly1305"}
+	_, err := h.m.Join(h.ctx, JoinConfig{GuildID: testGuild, ChannelID: testChannel})
+	if !errors.Is(err, ErrNoMode) {
+		t.Fatalf("Join = %v, want ErrNoMode", err)
+	}
+}
+
+func TestJoinTimeoutFullChannel(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.JoinTimeout = 10 * time.Second })
+	h.gw.silent = true
+	start := time.Now()
+	_, err := h.m.Join(h.ctx, JoinConfig{GuildID: testGuild, ChannelID: testChannel})
+	if !errors.Is(err, ErrJoinTimeout) {
+		t.Fatalf("Join = %v, want ErrJoinTimeout", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("join timeout not on the injected clock")
+	}
+	if h.m.Conn(testGuild) != nil {
+		t.Fatal("failed join left a connection behind")
+	}
+}
+
+func TestJoinWaitsThroughNullEndpoint(t *testing.T) {
+	h := newHarness(t, nil)
+	h.gw.null = true
+	done := make(chan error, 1)
+	var c *Conn
+	go func() {
+		var err error
+		c, err = h.m.Join(h.ctx, JoinConfig{GuildID: testGuild, ChannelID: testChannel})
+		done <- err
+	}()
+	// The null endpoint must not start a connection; a real one later does.
+	for h.m.Conn(testGuild) == nil {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Join returned %v on a null endpoint", err)
+	default:
+	}
+	ep := h.fv.Endpoint()
+	serverUpdate(h.m, testGuild, "token-late", &ep)
+	if err := <-done; err != nil {
+		t.Fatalf("Join = %v", err)
+	}
+	id := h.fv.await(vgw.OpIdentify, 5*time.Second)
+	if !bytes.Contains(id.D, []byte(`"token":"token-late"`)) {
+		t.Fatalf("identify %s does not use the later token", id.D)
+	}
+	c.Close()
+}
+
+func TestMoveReconnectsWithNewToken(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.join(t)
+	awaitEvent[Connected](t, c, 5*time.Second)
+	h.fv.await(vgw.OpIdentify, 5*time.Second)
+	ep := h.fv.Endpoint()
+	serverUpdate(h.m, testGuild, "token-moved", &ep)
+	id := h.fv.await(vgw.OpIdentify, 5*time.Second)
+	if !bytes.Contains(id.D, []byte(`"token":"token-moved"`)) {
+		t.Fatalf("identify after move = %s", id.D)
+	}
+	if ev := awaitEvent[Connected](t, c, 5*time.Second); ev.Resumed {
+		t.Fatal("a move resumed instead of starting a new session")
+	}
+}
+
+func TestNullEndpointThenNewServer(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.join(t)
+	awaitEvent[Connected](t, c, 5*time.Second)
+	serverUpdate(h.m, testGuild, "token-x", nil)
+	awaitEvent[Reconnecting](t, c, 5*time.Second)
+	ep := h.fv.Endpoint()
+	serverUpdate(h.m, testGuild, "token-y", &ep)
+	awaitEvent[Connected](t, c, 5*time.Second)
+	if c.Err() != nil {
+		t.Fatal(c.Err())
+	}
+}
+
+// sendAndCheck sends n distinct frames and checks that the fake server opens them in order,
+// after a speaking op, with consecutive seq and timestamps, then five silence frames.
+func sendAndCheck(t *testing.T, h *harness, c *Conn, n int) {
+	t.Helper()
+	frames := make(chan []byte, n)
+	for i := range n {
+		frames <- opusFrame(i)
+	}
+	close(frames)
+	if err := c.Send(h.ctx, frames); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	sp := h.fv.await(vgw.OpSpeaking, 5*time.Second)
+	var s vgw.Speaking
+	_ = decode(vgw.OpSpeaking, sp.D, &s)
+	if s.Speaking != SpeakingMicrophone || s.SSRC == 0 {
+		t.Fatalf("speaking = %+v", s)
+	}
+	var first rtp.Packet
+	for i := range n + silenceFrames {
+		var p rtp.Packet
+		select {
+		case p = <-h.fv.packets:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("packet %d never arrived", i)
+		}
+		if i == 0 {
+			first = p
+		}
+		want := silence
+		if i < n {
+			want = opusFrame(i)
+		}
+		if !bytes.Equal(p.Payload, want) {
+			t.Fatalf("packet %d payload %x, want %x", i, p.Payload, want)
+		}
+		if p.Header.SSRC != s.SSRC || p.Header.PayloadType != rtp.PayloadTypeOpus ||
+			p.Header.Seq != first.Header.Seq+uint16(i) || p.Header.Timestamp != first.Header.Timestamp+uint32(i)*rtp.TimestampStep {
+			t.Fatalf("packet %d header %+v (first %+v)", i, p.Header, first.Header)
+		}
+	}
+	off := h.fv.await(vgw.OpSpeaking, 5*time.Second)
+	_ = decode(vgw.OpSpeaking, off.D, &s)
+	if s.Speaking != 0 {
+		t.Fatalf("speaking after the stream = %+v, want 0", s)
+	}
+}
+
+// opusFrame is a fake 20 ms CELT frame (TOC config 31, one frame) carrying i.
+func opusFrame(i int) []byte { return []byte{0xF8, byte(i >> 8), byte(i), 0xAA, 0x55} }
+
+func TestSendReachesServer(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.join(t)
+	sendAndCheck(t, h, c, 10)
+	if st := c.Stats(); st.PacketsSent != 10+silenceFrames || st.FramesDropped != 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
+func TestReceiveDemux(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PacketBuffer = 4 })
+	c := h.join(t)
+	sendAndCheck(t, h, c, 1) // teaches the fake our UDP address
+	const other = events.Snowflake(5151)
+	// Before a speaking event maps SSRC 9 the packet has no user: dropped and counted.
+	h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: 1, Timestamp: 960, SSRC: 9}, []byte{1, 2, 3})
+	waitFor(t, func() bool { return c.Stats().PacketsUnknownSSRC == 1 })
+	h.fv.push(vgw.OpSpeaking, vgw.Speaking{Speaking: SpeakingMicrophone, SSRC: 9, UserID: other}, true)
+	if ev := awaitEvent[SpeakingUpdate](t, c, 5*time.Second); ev.UserID != other || ev.SSRC != 9 {
+		t.Fatalf("speaking event = %+v", ev)
+	}
+	// RTCP is ignored without counting it as a failure.
+	h.fv.sendRaw([]byte{0x80, 200, 0, 6, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0})
+	// CSRCs and a header extension: the extension body is encrypted in front of the payload.
+	hx := rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: 2, Timestamp: 1920, SSRC: 9, CSRCCount: 2,
+		Extension: true, ExtensionProfile: rtp.ExtensionProfileOneByte, ExtensionWords: 1}
+	hx.CSRC[0], hx.CSRC[1] = 11, 12
+	h.fv.sendRTP(hx, []byte{0x10, 0xAB, 0, 0, 7, 8, 9})
+	// Garbage fails to open: counted.
+	h.fv.sendRaw([]byte{0x80, 0x78, 0, 3, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20})
+	var p Packet
+	select {
+	case p = <-c.Packets():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no packet")
+	}
+	if p.UserID != other || p.SSRC != 9 || p.Seq != 2 || p.Timestamp != 1920 || !bytes.Equal(p.Opus, []byte{7, 8, 9}) {
+		t.Fatalf("packet = %+v", p)
+	}
+	waitFor(t, func() bool { return c.Stats().PacketsUndecrypt == 1 })
+	// A reader that does not read: the buffer (4) fills, the rest is dropped and counted,
+	// and the connection keeps working.
+	for i := range 10 {
+		h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: uint16(10 + i), SSRC: 9}, []byte{byte(i)})
+	}
+	waitFor(t, func() bool { s := c.Stats(); return s.PacketsReceived+s.PacketsDropped == 11 })
+	if s := c.Stats(); s.PacketsReceived != 5 || s.PacketsDropped != 6 {
+		t.Fatalf("stats = %+v", s)
+	}
+	h.fv.push(vgw.OpClientDisconnect, vgw.ClientDisconnect{UserID: other}, true)
+	if ev := awaitEvent[UserDisconnected](t, c, 5*time.Second); ev.UserID != other {
+		t.Fatalf("disconnect = %+v", ev)
+	}
+	if _, ok := c.ssrcs.get(9); ok {
+		t.Fatal("SSRC of a departed user still mapped")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
