@@ -17,7 +17,8 @@ func commitError(format string, a ...any) error {
 // handleCommit takes an op 28. The first valid commit of an epoch wins: the server applies it to
 // its roster, announces it (op 29) to the members that were in the group, sends each joiner its
 // part of the Welcome (op 30) and waits for op 23. A commit for an epoch that already ended lost
-// the race and is dropped without an error.
+// the race and is dropped without an error, and so is one made before its sender had every
+// proposal of the epoch.
 func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 	r := &reader{dec: decCommit, b: payload}
 	c := readCommitMessage(r)
@@ -67,11 +68,13 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 		chosen = append(chosen, p)
 	}
 	// Whitepaper, voice gateway commit validity: a commit references every unrevoked proposal
-	// of the epoch. A commit made before the last op 27 reached its sender is stale; the
-	// sender commits again once it has that op 27.
+	// of the epoch. One that does not was made before the last op 27 reached its sender: a
+	// normal race, dropped like a losing commit (the sender commits again once it has that
+	// op 27), so it is not an error.
 	for _, p := range s.pending {
 		if p.sentTo[m.id] && !slices.Contains(chosen, p) {
-			return nil, commitError("commit leaves out pending proposal %s", p.key())
+			s.log.Debug("commit made before the last proposals arrived", zap.Uint64("user", m.id), zap.String("missing", p.key()))
+			return nil, nil
 		}
 	}
 	var adds, removes []*proposal

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events/voice"
+	"go.uber.org/zap/zaptest"
 )
 
 // The cross-check against an independent MLS implementation: @snazzah/davey (OpenMLS), the
@@ -132,6 +133,8 @@ type daveyNet struct {
 	// client given a foreign external sender would fail forever); failures keeps the errors.
 	noRecover map[uint64]bool
 	failures  map[uint64][]string
+	// holdCommits drops the commits clients make, as if they were still in flight.
+	holdCommits bool
 }
 
 type delivery struct {
@@ -142,7 +145,7 @@ type delivery struct {
 func newDaveyNet(t *testing.T) *daveyNet {
 	d := startDavey(t)
 	clk := clock.NewManual(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
-	s, err := New(Config{Clock: clk, ProtocolVersion: 1, ChannelID: daveyChannel})
+	s, err := New(Config{Clock: clk, ProtocolVersion: 1, ChannelID: daveyChannel, Logger: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +229,7 @@ func (n *daveyNet) run() {
 			if !r.OK {
 				n.t.Fatalf("davey refused op 27 for %d: %s", u, r.Error)
 			}
-			if r.Commit == "" {
+			if r.Commit == "" || n.holdCommits {
 				continue
 			}
 			n.commits++
@@ -383,6 +386,15 @@ func TestDaveyCrossCheck(t *testing.T) {
 	}
 	n.join(106)
 	n.converged("group recreated after sole member reset")
+
+	// A joiner leaves before any commit of its Add arrives: the Add is revoked, and the next
+	// commits (made by davey after the revoke) must not reference it.
+	n.holdCommits = true
+	n.join(108)
+	n.leave(108)
+	n.holdCommits = false
+	n.join(109)
+	n.converged("after a revoked add")
 
 	// A joiner told a foreign external sender must refuse the welcome (the group's
 	// external_senders holds the server's key).
