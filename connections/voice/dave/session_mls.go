@@ -269,8 +269,13 @@ func (s *Session) announceCommit(p []byte) ([]Message, error) {
 	case s.ownCommit(t.Data) != nil:
 		next = s.ownCommit(t.Data)
 	case s.group == nil:
-		// DAVE: a member without an established group processes only its own commit; another
-		// member's first commit adds it, and its welcome (op 30) follows.
+		// DAVE: a member without an established group processes only its own commit. One that
+		// carries this member's signature but other bytes is its own commit damaged on the way:
+		// unusable. Any other is another member's first commit; if it adds this member, a
+		// welcome (op 30) follows.
+		if s.signedByUs(t.Data) {
+			return s.recover(ErrCommit, voice.OpDAVEMLSAnnounceCommit, t.TransitionID, errors.New("announced commit is this member's own, altered"))
+		}
 		s.log.Debug("dave: commit ignored: no established group", zap.Uint16("transition", t.TransitionID))
 		return nil, nil
 	default:
@@ -294,6 +299,21 @@ func (s *Session) ownCommit(commit []byte) *mls.Group {
 		}
 	}
 	return nil
+}
+
+// signedByUs reports whether a commit carries the signature of one of this member's commits of
+// the current epoch.
+func (s *Session) signedByUs(commit []byte) bool {
+	m, _, err := mls.ReadMLSMessage(commit)
+	if err != nil || m.Public == nil || len(m.Public.Signature) == 0 {
+		return false
+	}
+	for _, c := range s.outbound {
+		if own, _, err := mls.ReadMLSMessage(c.Commit); err == nil && own.Public != nil && bytes.Equal(own.Public.Signature, m.Public.Signature) {
+			return true
+		}
+	}
+	return false
 }
 
 // welcome joins the group from a welcome (op 30).
