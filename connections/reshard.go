@@ -196,7 +196,7 @@ func (ctl *controller) beginReShard(count int, gw events.GatewayBot, reason stri
 		old: old, new: count, reason: reason, gw: gw,
 		set:     &shardSet{},
 		shards:  make(map[int]*shard, count),
-		mix:     newMixer(c.q, old, count),
+		mix:     newMixer(c.q.push, old, count),
 		started: c.cfg.clock.Now(),
 		// One identify per bucket every 5 s, with room for retries.
 		deadline: c.cfg.clock.NewTimer(reshardBaseTimeout + time.Duration(rounds)*2*shardctl.IdentifyInterval),

@@ -78,7 +78,7 @@ const (
 // with 4011) they are delivered: events of those guilds were lost between the close and the
 // new session, and the GUILD_CREATE carries the current state.
 type mixer struct {
-	q        *queue
+	out      func(Event) // the consumer's queue
 	seed     maphash.Seed
 	oldCount int
 	newCount int
@@ -118,9 +118,9 @@ type mixStats struct {
 	suppressed int // initial GUILD_CREATEs of the new set not delivered
 }
 
-func newMixer(q *queue, oldCount, newCount int) *mixer {
+func newMixer(out func(Event), oldCount, newCount int) *mixer {
 	return &mixer{
-		q: q, seed: maphash.MakeSeed(), oldCount: oldCount, newCount: newCount,
+		out: out, seed: maphash.MakeSeed(), oldCount: oldCount, newCount: newCount,
 		wake:    make(chan struct{}, 1),
 		twins:   make(map[[2]int]bool),
 		oldSeen: make(map[uint64]oldMark),
@@ -146,7 +146,7 @@ func (m *mixer) fromOld(ev Event) {
 	case mixFiltering:
 		return // the old set is stopping: the new set has (or will get) everything from here on
 	case mixAborted:
-		m.q.push(ev)
+		m.out(ev)
 		return
 	}
 	if ev.Kind == KindDispatch {
@@ -165,7 +165,7 @@ func (m *mixer) fromOld(ev Event) {
 			m.oldSeen[fp] = oldMark{n: o.n + 1, shard: int32(ev.Shard)}
 		}
 	}
-	m.q.push(ev)
+	m.out(ev)
 }
 
 // fromNew takes an event of the new set.
@@ -188,7 +188,7 @@ func (m *mixer) fromNew(ev Event) {
 				return
 			}
 		}
-		m.q.push(ev)
+		m.out(ev)
 		return
 	}
 	h := heldEvent{ev: ev}
@@ -344,13 +344,13 @@ func (m *mixer) release(oldHad map[int]bool, tail ...Event) (mixStats, int) {
 		case h.guild != 0 && oldHad[h.guild.ShardID(m.oldCount)]:
 			m.stats.suppressed++
 		default:
-			m.q.push(h.ev)
+			m.out(h.ev)
 			released++
 		}
 	}
 	m.held, m.heldBy = nil, nil
 	for _, ev := range tail {
-		m.q.push(ev)
+		m.out(ev)
 	}
 	return m.stats, released
 }

@@ -1,0 +1,133 @@
+package connections
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/cordage/cordage/events"
+)
+
+func mixDispatch(shard int, typ, data string) Event {
+	return Event{Shard: shard, Kind: KindDispatch, Type: typ, Data: json.RawMessage(data)}
+}
+
+// sink collects what a mixer sends to the consumer.
+type sink struct{ evs []Event }
+
+func (s *sink) push(ev Event) { s.evs = append(s.evs, ev) }
+
+func (s *sink) take() []Event {
+	evs := s.evs
+	s.evs = nil
+	return evs
+}
+
+func newTestMixer(oldCount, newCount int) (*mixer, *sink) {
+	q := &sink{}
+	return newMixer(q.push, oldCount, newCount), q
+}
+
+func queued(q *sink) []string {
+	var out []string
+	for _, ev := range q.take() {
+		out = append(out, fmt.Sprintf("%d:%s:%s", ev.Shard, ev.Type, ev.Data))
+	}
+	return out
+}
+
+// Twins are matched with multiplicity in either order; what only one set got is delivered
+// once; the held events go out in arrival order at the swap.
+func TestMixerDedupe(t *testing.T) {
+	m, q := newTestMixer(1, 2)
+	m.fromOld(mixDispatch(0, "MESSAGE_CREATE", `{"n":1}`)) // old first
+	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `{"n":1}`)) // its twin: dropped
+	m.fromNew(mixDispatch(0, "MESSAGE_CREATE", `{"n":2}`)) // new first: held
+	m.fromNew(mixDispatch(0, "MESSAGE_CREATE", `{"n":2}`)) // the same bytes again: a second event
+	m.fromOld(mixDispatch(0, "MESSAGE_CREATE", `{"n":2}`)) // twin of the first held copy
+	m.fromNew(mixDispatch(1, "TYPING_START", `{"n":3}`))   // only the new set: held, released
+	m.fromOld(mixDispatch(0, "TYPING_START", `{"n":4}`))   // only the old set
+	if got := queued(q); fmt.Sprint(got) != `[0:MESSAGE_CREATE:{"n":1} 0:MESSAGE_CREATE:{"n":2} 0:TYPING_START:{"n":4}]` {
+		t.Fatalf("old set delivered %v", got)
+	}
+	if m.drained([]int{0}) != true {
+		t.Fatal("old shard 0 has twins from new shards 0 and 1 but is not drained")
+	}
+	tail := runtimeEvent(-1, KindReShard, events.ReShard{Phase: events.ReShardDone})
+	st, released := m.release(map[int]bool{0: true}, tail)
+	got := queued(q)
+	if fmt.Sprint(got) != `[0:MESSAGE_CREATE:{"n":2} 1:TYPING_START:{"n":3} -1:ReShard:]` || released != 2 {
+		t.Fatalf("released %d: %v", released, got)
+	}
+	if st.duplicates != 2 || st.peakHeld != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+	// After the swap: the old set is dropped; the new set passes, minus late twins of what the
+	// old set delivered (TYPING_START 4).
+	m.fromOld(mixDispatch(0, "MESSAGE_CREATE", `{"n":5}`))
+	m.fromNew(mixDispatch(0, "TYPING_START", `{"n":4}`))
+	m.fromNew(mixDispatch(0, "MESSAGE_CREATE", `{"n":5}`))
+	if got := queued(q); fmt.Sprint(got) != `[0:MESSAGE_CREATE:{"n":5}]` {
+		t.Fatalf("after the swap: %v", got)
+	}
+	m.finish()
+	m.fromNew(mixDispatch(0, "TYPING_START", `{"n":4}`))
+	if got := queued(q); len(got) != 1 {
+		t.Fatalf("after the filter window: %v", got)
+	}
+}
+
+// A new shard is loaded once every guild of its READY has its GUILD_CREATE; those of guilds the
+// old set had are suppressed, the others (an old shard that is gone) delivered.
+func TestMixerGuildLoad(t *testing.T) {
+	m, q := newTestMixer(2, 2) // same count: guild g is on shard g%2 in both sets
+	g := func(i int) events.Snowflake { return events.Snowflake(uint64(i)<<22 | 7) }
+	ready := func(shard int, ids ...events.Snowflake) Event {
+		var gs []map[string]any
+		for _, id := range ids {
+			gs = append(gs, map[string]any{"id": id, "unavailable": true})
+		}
+		b, _ := json.Marshal(map[string]any{"session_id": "s", "guilds": gs})
+		return mixDispatch(shard, events.EventReady, string(b))
+	}
+	create := func(shard int, id events.Snowflake) Event {
+		return mixDispatch(shard, events.EventGuildCreate, fmt.Sprintf(`{"id":"%d","name":"x"}`, id))
+	}
+	if r, l := m.loaded(2); r || l {
+		t.Fatal("loaded before any READY")
+	}
+	m.fromNew(ready(0, g(0), g(2)))
+	m.fromNew(ready(1, g(1)))
+	if r, l := m.loaded(2); !r || l {
+		t.Fatalf("after the READYs: ready %v loaded %v", r, l)
+	}
+	m.fromNew(create(0, g(0)))
+	m.fromNew(create(0, g(2)))
+	m.fromNew(create(1, g(1)))
+	if _, l := m.loaded(2); !l {
+		t.Fatal("not loaded after every GUILD_CREATE")
+	}
+	// Old shard 1 is gone: its guild's GUILD_CREATE is delivered.
+	_, released := m.release(map[int]bool{0: true})
+	var creates []string
+	for _, ev := range q.take() {
+		if ev.Type == events.EventGuildCreate {
+			creates = append(creates, string(ev.Data))
+		}
+	}
+	if released != 3 || fmt.Sprint(creates) != fmt.Sprintf(`[{"id":"%d","name":"x"}]`, g(1)) {
+		t.Fatalf("released %d, GUILD_CREATEs %v", released, creates)
+	}
+}
+
+// Given up: the new set's events vanish, the old set's pass.
+func TestMixerAbort(t *testing.T) {
+	m, q := newTestMixer(1, 2)
+	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `{"n":1}`))
+	m.abort()
+	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `{"n":2}`))
+	m.fromOld(mixDispatch(0, "MESSAGE_CREATE", `{"n":3}`))
+	if got := queued(q); fmt.Sprint(got) != `[0:MESSAGE_CREATE:{"n":3}]` {
+		t.Fatalf("after abort: %v", got)
+	}
+}
