@@ -82,7 +82,8 @@ type Session struct {
 }
 
 // transition is what an execute (op 22) switches to: a protocol version and, when it is above
-// 0, the group whose epoch senders move to (nil: no group, nothing to send encrypted).
+// 0, the group whose epoch senders move to (nil: the group established at execute time, if
+// any; without one there is nothing to encrypt with).
 type transition struct {
 	version int
 	group   *mls.Group

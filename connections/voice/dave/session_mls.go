@@ -203,7 +203,7 @@ func (s *Session) proposals(p []byte) ([]Message, error) {
 		for _, m := range msgs {
 			rp, err := g.ReceiveProposal(m)
 			if err == nil {
-				err = s.allowed(g, rp)
+				err = s.allowed(rp)
 				added = append(added, rp.Ref)
 			}
 			if err != nil {
@@ -237,7 +237,7 @@ func (s *Session) proposals(p []byte) ([]Message, error) {
 
 // allowed is DAVE's policy on top of MLS: proposals come from the external sender, and are an
 // Add of a user announced in clients-connect, or a Remove.
-func (s *Session) allowed(g *mls.Group, rp *mls.ReceivedProposal) error {
+func (s *Session) allowed(rp *mls.ReceivedProposal) error {
 	if rp.Sender.Type != mls.SenderExternal {
 		return fmt.Errorf("proposal from sender type %d, not the external sender", rp.Sender.Type)
 	}
@@ -390,10 +390,9 @@ func (s *Session) prepareTransition(p voice.DAVEPrepareTransition) ([]Message, e
 	if p.ProtocolVersion == 0 {
 		s.setReceivePassthrough(true, 0)
 	}
-	t, ok := s.transitions[p.TransitionID]
-	if !ok {
-		t.group = s.group
-	}
+	// A transition a commit prepared keeps its epoch; one that only changes the version moves
+	// senders to whatever group is established when it executes (none after a reset).
+	t := s.transitions[p.TransitionID]
 	t.version = p.ProtocolVersion
 	s.log.Debug("dave prepare transition", zap.Uint16("transition", p.TransitionID), zap.Int("version", p.ProtocolVersion))
 	if p.TransitionID == 0 {
@@ -420,6 +419,9 @@ func (s *Session) executeTransition(tid uint16) {
 // execute switches media to t: the protocol version, the sender's epoch, and the receive rule
 // for clear frames (on at version 0; after an upgrade they pass for 10 s more).
 func (s *Session) execute(t transition) {
+	if t.group == nil {
+		t.group = s.group
+	}
 	old := int(s.active.Swap(int32(t.version)))
 	s.switchSend(t)
 	switch {
