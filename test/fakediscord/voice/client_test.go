@@ -58,7 +58,7 @@ func newClient(t testing.TB, srv *Server, user events.Snowflake) *testClient {
 	c := &testClient{t: t, srv: srv, guild: 1, ch: 2, user: user, sessID: "sess-" + user.String(), lastSeq: -1}
 	c.token, _ = srv.IssueToken(c.guild, c.ch, user, c.sessID)
 	c.dial()
-	t.Cleanup(c.close)
+	t.Cleanup(c.closeAll)
 	return c
 }
 
@@ -110,13 +110,19 @@ func (c *testClient) dial() {
 	}
 }
 
-// close cuts the connection and waits for the reader.
+// close cuts the websocket connection and waits for its reader; the UDP socket stays (as a
+// resuming client keeps it).
 func (c *testClient) close() {
 	if c.ws != nil {
 		_ = c.ws.Close()
 		c.readers.Wait()
 		c.ws = nil
 	}
+}
+
+// closeAll closes the websocket connection and the UDP socket.
+func (c *testClient) closeAll() {
+	c.close()
 	if c.udp != nil {
 		_ = c.udp.Close()
 		c.udp = nil

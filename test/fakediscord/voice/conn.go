@@ -144,6 +144,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		} else {
 			s.handleTextLocked(c, data)
 		}
+		s.notifyLocked()
 		s.mu.Unlock()
 	}
 	close(c.quit)

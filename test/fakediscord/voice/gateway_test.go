@@ -71,7 +71,7 @@ func TestGatewayOp4JoinsThisServer(t *testing.T) {
 
 	c := &testClient{t: t, srv: vs, guild: guild, user: bot, sessID: state.SessionID, token: server.Token, lastSeq: -1}
 	c.dial()
-	t.Cleanup(c.close)
+	t.Cleanup(c.closeAll)
 	c.join(1, voice.ModeAES256GCMRTPSize)
 	if c.desc.DAVEProtocolVersion != 1 {
 		t.Fatalf("dave version %d", c.desc.DAVEProtocolVersion)

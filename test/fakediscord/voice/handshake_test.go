@@ -31,6 +31,10 @@ func waitLedger(t testing.TB, srv *Server, pred func(*Ledger) bool) *Ledger {
 	ctx, cancel := context.WithTimeout(context.Background(), waitWall)
 	defer cancel()
 	if err := srv.WaitFor(ctx, pred); err != nil {
+		l := srv.Ledger()
+		for _, r := range l.Sessions {
+			t.Logf("session %d user %d ended %q sent %v received %v rejected %v", r.ID, r.UserID, r.Ended, r.Sent, r.Received, r.DAVERejected)
+		}
 		t.Fatalf("ledger condition: %v", err)
 	}
 	return srv.Ledger()
@@ -135,7 +139,8 @@ func TestHeartbeatAndSeqAck(t *testing.T) {
 }
 
 func TestHeartbeatTimeoutCloses4009(t *testing.T) {
-	srv, err := New(WithClock(clock.Scaled(1000)), WithHeartbeatInterval(5*time.Second), WithDAVE(0, false))
+	clk := clock.NewManual(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	srv, err := New(WithClock(clk), WithHeartbeatInterval(5*time.Second), WithDAVE(0, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +148,9 @@ func TestHeartbeatTimeoutCloses4009(t *testing.T) {
 	c := newClient(t, srv, 10)
 	c.identify(1)
 	c.expect(voice.OpReady)
-	// The client never heartbeats: after 7.5 s of clock time (7.5 ms) the server closes.
+	// The client never heartbeats: interval + grace (7.5 s) after the connection opened, the
+	// server closes.
+	clk.Advance(7500 * time.Millisecond)
 	if code := c.expectClose(); code != 4009 {
 		t.Fatalf("close %d, want 4009", code)
 	}
@@ -405,7 +412,7 @@ func TestNewIdentifyReplacesTheSession(t *testing.T) {
 	other.join(1, voice.ModeAES256GCMRTPSize)
 	a2 := &testClient{t: t, srv: srv, guild: 1, ch: 2, user: 10, sessID: a.sessID, token: a.token, lastSeq: -1}
 	a2.dial()
-	t.Cleanup(a2.close)
+	t.Cleanup(a2.closeAll)
 	a2.identify(1)
 	a2.expect(voice.OpReady)
 	if code := a.expectClose(); code != 4006 {

@@ -18,6 +18,21 @@ type Ledger struct {
 	// Refused lists connections that ended before they had a session: a refused Identify or
 	// Resume, a payload before Identify, a missed first heartbeat.
 	Refused []ConnRecord
+	// Calls are the channels with users in them now, by channel id.
+	Calls []CallRecord
+}
+
+// CallRecord is one call (a voice channel with users in it) at the time of the snapshot.
+type CallRecord struct {
+	GuildID, ChannelID events.Snowflake
+	Members            []events.Snowflake // users with a live session, by id
+	DAVE               *DAVEState         // nil on a server without DAVE or before the first DAVE join
+}
+
+// DAVERejection is a DAVE message the call's DAVE server refused (the connection stays open).
+type DAVERejection struct {
+	Op  voice.Op
+	Err string
 }
 
 // SessionRecord is one voice session: one successful Identify.
@@ -40,6 +55,8 @@ type SessionRecord struct {
 	LastSeqAck  int64 // the seq_ack of the last heartbeat or resume (-1 before any)
 	Resumes     []ResumeRecord
 	Connections []ConnRecord
+	// DAVERejected lists the client's DAVE messages the DAVE server refused.
+	DAVERejected []DAVERejection
 	// Ended says why the session is over ("" while it lasts): "closed 4006 …", "resume window
 	// expired", "replaced by a new identify", "left the channel", "server closed".
 	Ended string
@@ -111,6 +128,7 @@ func (l *Ledger) clone() *Ledger {
 			s.Resumes[j].Replayed = slices.Clone(s.Resumes[j].Replayed)
 		}
 		s.Connections = slices.Clone(s.Connections)
+		s.DAVERejected = slices.Clone(s.DAVERejected)
 		c.Sessions[i] = s
 	}
 	return c

@@ -77,7 +77,7 @@ func TestDroppedMessageComesBackOnResume(t *testing.T) {
 	old := a
 	a2 := &testClient{t: t, srv: srv, guild: 1, ch: 2, user: 10, sessID: a.sessID, token: a.token}
 	a2.dial()
-	t.Cleanup(a2.close)
+	t.Cleanup(a2.closeAll)
 	a2.resume(seen)
 	a2.expect(voice.OpResumed)
 	for _, want := range []int64{seen + 1, seen + 2} {
@@ -99,7 +99,7 @@ func TestResumeRefused(t *testing.T) {
 		c.join(1, voice.ModeAES256GCMRTPSize)
 		c2 := &testClient{t: t, srv: srv, guild: 1, ch: 2, user: 10, sessID: c.sessID, token: "nope"}
 		c2.dial()
-		t.Cleanup(c2.close)
+		t.Cleanup(c2.closeAll)
 		c2.resume(1)
 		if code := c2.expectClose(); code != 4006 {
 			t.Fatalf("close %d", code)

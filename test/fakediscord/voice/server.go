@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/test/fakediscord/voice/daveserver"
 )
 
 // Server is a fake Discord voice server: the voice websocket (v8) and the UDP media relay, both
@@ -59,6 +61,7 @@ type grant struct {
 type call struct {
 	guild, channel events.Snowflake
 	members        map[events.Snowflake]*session
+	dave           *daveserver.Server // nil until the first DAVE join, and without DAVE
 }
 
 // New starts a voice server on 127.0.0.1 (a websocket listener and a UDP socket, ports chosen by
@@ -122,6 +125,13 @@ func New(opts ...Option) (*Server, error) {
 		defer s.wg.Done()
 		s.readUDP()
 	}()
+	if cfg.daveVersion > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.tickDAVE()
+		}()
+	}
 	return s, nil
 }
 
@@ -181,7 +191,25 @@ func (s *Server) Leave(guildID, userID events.Snowflake) {
 func (s *Server) Ledger() *Ledger {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ledger.clone()
+	return s.snapshotLocked()
+}
+
+// snapshotLocked copies the ledger and adds the calls as they are now.
+func (s *Server) snapshotLocked() *Ledger {
+	l := s.ledger.clone()
+	for _, cl := range s.calls {
+		r := CallRecord{GuildID: cl.guild, ChannelID: cl.channel}
+		for _, m := range s.membersLocked(cl) {
+			r.Members = append(r.Members, m.user())
+		}
+		if cl.dave != nil {
+			st := daveState(cl.dave)
+			r.DAVE = &st
+		}
+		l.Calls = append(l.Calls, r)
+	}
+	slices.SortFunc(l.Calls, func(a, b CallRecord) int { return compareSnowflake(a.ChannelID, b.ChannelID) })
+	return l
 }
 
 // WaitFor blocks until pred holds for the ledger, ctx ends, or the server closes. pred runs on
@@ -189,7 +217,7 @@ func (s *Server) Ledger() *Ledger {
 func (s *Server) WaitFor(ctx context.Context, pred func(*Ledger) bool) error {
 	for {
 		s.mu.Lock()
-		l, ch, closed := s.ledger.clone(), s.changed, s.closed
+		l, ch, closed := s.snapshotLocked(), s.changed, s.closed
 		s.mu.Unlock()
 		if pred(l) {
 			return nil

@@ -170,11 +170,14 @@ func (s *Server) endSessionLocked(sess *session, why string, code voice.CloseCod
 
 // othersLocked lists the other members of sess's call, by user id.
 func (s *Server) othersLocked(sess *session) []*session {
-	var out []*session
-	for _, m := range sess.call.members {
-		if m != sess {
-			out = append(out, m)
-		}
+	return slices.DeleteFunc(s.membersLocked(sess.call), func(m *session) bool { return m == sess })
+}
+
+// membersLocked lists the members of a call, by user id.
+func (s *Server) membersLocked(cl *call) []*session {
+	out := make([]*session, 0, len(cl.members))
+	for _, m := range cl.members {
+		out = append(out, m)
 	}
 	slices.SortFunc(out, func(a, b *session) int { return compareSnowflake(a.user(), b.user()) })
 	return out
@@ -477,12 +480,13 @@ func (s *Server) selectProtocolLocked(c *wsConn, env voice.Envelope) {
 	first := sess.in == nil
 	sess.mode, sess.in, sess.out, sess.addr = sp.Data.Mode, in, out, netip.AddrPortFrom(ip.Unmap(), sp.Data.Port)
 	rec := s.recLocked(sess)
-	rec.Mode, rec.DAVEVersion = sess.mode, sess.dave
+	version := s.daveVersionLocked(sess)
+	rec.Mode, rec.DAVEVersion = sess.mode, version
 	s.sendLocked(sess, voice.OpSessionDescription, sessionDescription{
-		SessionDescription: voice.SessionDescription{Mode: sess.mode, SecretKey: key, DAVEProtocolVersion: sess.dave},
+		SessionDescription: voice.SessionDescription{Mode: sess.mode, SecretKey: key, DAVEProtocolVersion: version},
 		AudioCodec:         "opus", VideoCodec: "H264", MediaSessionID: "fake-media-" + itoa(sess.num),
 	})
-	if first && sess.dave > 0 {
+	if first {
 		s.daveJoinLocked(sess)
 	}
 }
