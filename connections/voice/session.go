@@ -115,14 +115,14 @@ func (c *Conn) session(cr credSnapshot, resume bool, pol *retryPolicy) (err erro
 			}
 			st.acked = false
 			if err := c.writeOp(vgw.OpHeartbeat, vgw.Heartbeat{T: c.clk.Now().UnixMilli(), SeqAck: c.seq}); err != nil {
-				return err
+				return preferReadErr(frames, err)
 			}
 		case f := <-frames:
 			if f.err != nil {
 				return closeError(f.err)
 			}
 			if err := c.handleFrame(st, f); err != nil {
-				return err
+				return preferReadErr(frames, err)
 			}
 		}
 	}
@@ -375,7 +375,34 @@ func (c *Conn) writeJSON(op vgw.Op, payload any) error {
 	return c.writeWS(websocket.TextMessage, b)
 }
 
-var errNoWebsocket = errors.New("voice: no voice websocket connected")
+var (
+	errNoWebsocket = errors.New("voice: no voice websocket connected")
+	errWSWrite     = errors.New("voice: websocket write")
+)
+
+// readErrGrace is how long (wall time) a failed write waits for the reader to report why the
+// connection died: a write fails with "close sent" as soon as the server's close frame was read,
+// and the close code, not the write error, decides what happens next.
+const readErrGrace = time.Second
+
+// preferReadErr returns the reader's error if one arrives soon after werr, else werr.
+func preferReadErr(frames <-chan wsFrame, werr error) error {
+	if !errors.Is(werr, errWSWrite) {
+		return werr
+	}
+	t := time.NewTimer(readErrGrace)
+	defer t.Stop()
+	for {
+		select {
+		case f := <-frames:
+			if f.err != nil {
+				return closeError(f.err)
+			}
+		case <-t.C:
+			return werr
+		}
+	}
+}
 
 func (c *Conn) writeWS(typ int, b []byte) error {
 	c.wsMu.Lock()
@@ -385,7 +412,7 @@ func (c *Conn) writeWS(typ int, b []byte) error {
 	}
 	_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if err := c.ws.WriteMessage(typ, b); err != nil {
-		return fmt.Errorf("voice: websocket write: %w", err)
+		return fmt.Errorf("%w: %w", errWSWrite, err)
 	}
 	return nil
 }
