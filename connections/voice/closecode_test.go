@@ -166,7 +166,7 @@ func TestHeartbeatCarriesSeqAck(t *testing.T) {
 	c := h.join(t)
 	awaitEvent[Connected](t, c, 5*time.Second)
 	h.fv.push(vgw.OpSpeaking, vgw.Speaking{Speaking: 1, SSRC: 5, UserID: 6}, true) // seq 3
-	h.fv.pushBinary(vgw.OpDAVEMLSExternalSender, []byte{0})                           // seq 4, binary
+	h.fv.pushBinary(vgw.OpDAVEMLSExternalSender, []byte{0})                        // seq 4, binary
 	awaitEvent[SpeakingUpdate](t, c, 5*time.Second)
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
