@@ -24,10 +24,21 @@
 // # Commands
 //
 // [Conn.Commands] takes typed values ([AddShards], [RemoveShards], [GetShardState],
-// [StatusUpdate], [VoiceStateUpdate], [RequestGuildMembers], [Disconnect]); every method of
-// Conn is sugar over sending one. A command that cannot be carried out answers on its Reply
-// channel with an error (unknown shard, shard not ready, over 4096 bytes, send window full),
+// [StatusUpdate], [VoiceStateUpdate], [RequestGuildMembers], [ReShard], [Disconnect]); every
+// method of Conn is sugar over sending one. A command that cannot be carried out answers on its
+// Reply channel with an error (unknown shard, shard not ready, over 4096 bytes, send window full),
 // never a silent drop and never a closed socket.
+//
+// # Re-sharding
+//
+// A ConnectBot connection re-shards without downtime: on close 4011, on demand ([Conn.ReShard])
+// or, with [WithReShardCheck], when GET /gateway/bot recommends more shards. The new shard set
+// starts beside the running one (through the identify gate, within the session budget) while
+// the old set keeps delivering; the new set's events are held until every new shard is READY
+// and has loaded its guilds, then the sets swap. Both sets receive most events while they
+// overlap; the runtime matches them so that each dispatch is delivered once. ReShard events
+// (Phase started, then done or failed) frame it; if the new set fails, the old one keeps
+// running. docs/operations.md has the memory cost and what to monitor.
 //
 // # Lifetime
 //
