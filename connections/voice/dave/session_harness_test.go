@@ -46,6 +46,8 @@ type testCall struct {
 	ready       map[uint16]map[uint64]bool
 	nextTID     uint16
 	announced   [][]byte
+	commits     int      // op 28 received
+	winners     []uint64 // committer of each announced commit
 
 	// Fault and ordering knobs.
 	corrupt      map[uint64]bool         // corrupt the next announced commit for these users
@@ -361,6 +363,7 @@ func (c *testCall) keyPackage(id uint64, b []byte) {
 
 func (c *testCall) commitWelcome(id uint64, b []byte) {
 	c.t.Helper()
+	c.commits++
 	if c.hold {
 		return
 	}
@@ -433,6 +436,7 @@ func (c *testCall) commitWelcome(id uint64, b []byte) {
 	tid := c.nextTID
 	c.nextTID++
 	c.announced = append(c.announced, commit)
+	c.winners = append(c.winners, id)
 	waiting := map[uint64]bool{}
 	for _, u := range c.holders() {
 		waiting[u] = true

@@ -91,8 +91,16 @@ func TestSessionCommitRace(t *testing.T) {
 		}
 		return ids
 	}
+	commits := c.commits
 	c.join(4)
 	c.run()
+	// Members 1, 2 and 3 each committed the Add of 4; member 3 got the proposal first and won.
+	if got := c.commits - commits; got != 3 {
+		t.Fatalf("%d commits for one add", got)
+	}
+	if w := c.winners[len(c.winners)-1]; w != 3 {
+		t.Fatalf("member %d won", w)
+	}
 	c.check()
 	c.exchange()
 	c.leave(2)
@@ -499,5 +507,23 @@ func TestSessionUpgradeWithRetainedGroupKeepsNonces(t *testing.T) {
 	if fa.Nonce != fb.Nonce+1 {
 		t.Fatalf("nonce %d after %d: the encryptor restarted", fa.Nonce, fb.Nonce)
 	}
+	c.exchange()
+}
+
+// A version-only transition (op 21) prepared before a commit and executed after it leaves the
+// sender on the new epoch.
+func TestSessionVersionTransitionAcrossCommit(t *testing.T) {
+	c := newTestCall(t)
+	c.join(1)
+	c.join(2)
+	c.run()
+	c.json(1, voice.OpDAVEPrepareTransition, voice.DAVEPrepareTransition{ProtocolVersion: 1, TransitionID: 50})
+	c.run()
+	c.join(3)
+	c.run()
+	c.json(1, voice.OpDAVEExecuteTransition, voice.DAVEExecuteTransition{TransitionID: 50})
+	c.run()
+	c.noErrors()
+	c.check()
 	c.exchange()
 }
