@@ -86,7 +86,9 @@ func (c *wsConn) push(it outItem) bool {
 func (c *wsConn) kill() {
 	c.killOnce.Do(func() {
 		close(c.killed)
-		_ = c.ws.UnderlyingConn().Close()
+		if c.ws != nil { // nil only in the fuzz test's detached connections
+			_ = c.ws.UnderlyingConn().Close()
+		}
 	})
 }
 
