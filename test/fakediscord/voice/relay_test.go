@@ -105,7 +105,7 @@ func TestIPDiscovery(t *testing.T) {
 }
 
 // pair joins two users, a in modeA and b in modeB, both speaking.
-func pair(t *testing.T, srv *Server, modeA, modeB voice.Mode, daveA, daveB int) (a, b *testClient) {
+func pair(t testing.TB, srv *Server, modeA, modeB voice.Mode, daveA, daveB int) (a, b *testClient) {
 	a = newClient(t, srv, 10)
 	a.join(daveA, modeA)
 	a.speak()
@@ -118,7 +118,7 @@ func pair(t *testing.T, srv *Server, modeA, modeB voice.Mode, daveA, daveB int) 
 
 // waitSpoke waits until the server has handled a Speaking from each user: only then does the
 // relay forward their RTP (websocket and UDP are not ordered with each other).
-func waitSpoke(t *testing.T, srv *Server, users ...events.Snowflake) {
+func waitSpoke(t testing.TB, srv *Server, users ...events.Snowflake) {
 	t.Helper()
 	waitLedger(t, srv, func(l *Ledger) bool {
 		for _, u := range users {
