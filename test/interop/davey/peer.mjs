@@ -116,9 +116,10 @@ let session = null;
 let externalSender = null;
 const recognized = new Set([userId]);
 const pending = new Map(); // transition id -> protocol version
-let epochsSeen = 0;
+let lastCommit = null; // our latest op 28 commit, to tell whether an announced commit is ours
 
 const ssrcUser = new Map();
+const early = new Map(); // ssrc -> Opus payloads that came before the speaking event naming it
 const recv = new Map(); // user -> counters
 let unknownSSRC = 0;
 let transportFailures = 0;
@@ -166,7 +167,9 @@ function printStats(ev = 'stats') {
 		rest.missing = s.min === null ? 0 : s.max - s.min + 1 - seen.size;
 		out[user] = rest;
 	}
-	emit(ev, { ...daveState(), sent: sentFrames, recv: out, unknown_ssrc: unknownSSRC, transport_failures: transportFailures, resumes });
+	let waiting = 0;
+	for (const q of early.values()) waiting += q.length;
+	emit(ev, { ...daveState(), sent: sentFrames, recv: out, unknown_ssrc: unknownSSRC + waiting, transport_failures: transportFailures, resumes });
 }
 
 // ---- websocket ----
@@ -260,10 +263,15 @@ function onJSON(m) {
 			awaitingAck = false;
 			emit('resumed', { resumes });
 			break;
-		case 5:
-			ssrcUser.set(d.ssrc, String(d.user_id));
-			emit('speaking', { user: String(d.user_id), ssrc: d.ssrc, speaking: d.speaking });
+		case 5: {
+			const user = String(d.user_id);
+			ssrcUser.set(d.ssrc, user);
+			emit('speaking', { user, ssrc: d.ssrc, speaking: d.speaking });
+			const q = early.get(d.ssrc);
+			early.delete(d.ssrc);
+			if (q) for (const opus of q) onOpus(user, opus);
 			break;
+		}
 		case 11:
 			for (const u of d.user_ids) recognized.add(String(u));
 			emit('clients', { users: d.user_ids.map(String) });
@@ -352,6 +360,7 @@ function onProposals(opType, vec) {
 	}
 	const ev = { op: opType, ok: true, commit: !!r.commit, welcome: !!r.welcome, mode: commitMode };
 	if (!r.commit) return emit('proposals', ev);
+	lastCommit = Buffer.from(r.commit);
 	const parts = [r.commit];
 	if (r.welcome) parts.push(r.welcome);
 	if (commitMode === 'never') ev.sent = false;
@@ -377,7 +386,10 @@ function onCommit(tid, commit) {
 	} catch (e) {
 		return invalid(tid, 'commit', e);
 	}
-	emit('commit', { tid, ...daveState() });
+	// own: the server announced our commit, i.e. we won the race for this epoch.
+	const own = lastCommit !== null && lastCommit.equals(commit);
+	lastCommit = null;
+	emit('commit', { tid, own, ...daveState() });
 	joined(tid);
 }
 
@@ -426,7 +438,6 @@ function executeTransition(tid) {
 		if (session) session.setPassthroughMode(true, 10); // upgrade: plain frames still in flight
 		else daveReinit('upgrade');
 	}
-	epochsSeen++;
 	emit('execute', { tid, ...daveState() });
 	maybeAutoSend();
 }
@@ -536,9 +547,17 @@ function onPacket(pkt) {
 		return;
 	}
 	if (user === undefined) {
-		unknownSSRC++;
+		// Audio can overtake the speaking event that names its sender; keep a little of it.
+		let q = early.get(from);
+		if (!q) early.set(from, (q = []));
+		if (q.length < 100) q.push(opus);
+		else unknownSSRC++;
 		return;
 	}
+	onOpus(user, opus);
+}
+
+function onOpus(user, opus) {
 	const s = stats(user);
 	if (opus.equals(SILENCE)) {
 		s.silence++;

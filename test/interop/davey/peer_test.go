@@ -73,6 +73,7 @@ type peerEvent struct {
 	Op      int                  `json:"op"`
 	OK      bool                 `json:"ok"`
 	Commit  bool                 `json:"commit"`
+	Own     bool                 `json:"own"` // "commit": the announced commit was this peer's
 	Welcome bool                 `json:"welcome"`
 	Sent    any                  `json:"sent"`
 	Last    int                  `json:"last"`

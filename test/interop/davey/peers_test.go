@@ -41,10 +41,17 @@ func newServer(t *testing.T, opts ...voicesim.Option) *voicesim.Server {
 // joinPeer issues a token for user on the test channel and starts a peer with it.
 func joinPeer(t *testing.T, node string, srv *voicesim.Server, user events.Snowflake, cfg peerConfig) *peer {
 	t.Helper()
+	return joinPeerIn(t, node, srv, guildID, channelID, user, cfg)
+}
+
+// joinPeerIn is joinPeer for a given guild and channel. The peer plays a user whose main
+// gateway got the token (the test issues it, as the gateway simulator does on op 4).
+func joinPeerIn(t *testing.T, node string, srv *voicesim.Server, guild, channel, user events.Snowflake, cfg peerConfig) *peer {
+	t.Helper()
 	sessionID := fmt.Sprintf("peer-session-%d", user)
-	token, endpoint := srv.IssueToken(guildID, channelID, user, sessionID)
+	token, endpoint := srv.IssueToken(guild, channel, user, sessionID)
 	cfg.Endpoint, cfg.Token, cfg.SessionID = endpoint, token, sessionID
-	cfg.ServerID, cfg.ChannelID, cfg.UserID = guildID.String(), channelID.String(), user.String()
+	cfg.ServerID, cfg.ChannelID, cfg.UserID = guild.String(), channel.String(), user.String()
 	return startPeer(t, node, fmt.Sprintf("peer %d", user), cfg)
 }
 
