@@ -13,8 +13,9 @@ import (
 
 // Config configures a Manager and every Conn it makes. Only UserID is required.
 type Config struct {
-	// UserID is the bot's own user id (from READY). VOICE_STATE_UPDATE for this user carries
-	// the voice session id; everyone else's voice states are left to the bot.
+	// UserID is the bot's own user id. VOICE_STATE_UPDATE for this user carries the voice
+	// session id; everyone else's voice states are left to the bot. 0: learned from the READY
+	// dispatch passed to Manager.Handle.
 	UserID events.Snowflake
 
 	Logger *zap.Logger       // default zap.NewNop()

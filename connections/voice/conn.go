@@ -5,11 +5,13 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"go.uber.org/zap"
 
 	"github.com/cordage/cordage/clock"
+	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/events"
 	vgw "github.com/cordage/cordage/events/voice"
 )
@@ -91,13 +93,12 @@ func newConn(m *Manager, j JoinConfig) *Conn {
 // join sends op 4, waits for the credentials, starts the supervisor and waits for the first
 // session. It runs on the caller of Manager.Join.
 func (c *Conn) join(ctx context.Context) error {
-	ch := c.join_.ChannelID
-	if err := c.m.voiceState(ctx, c.join_, &ch); err != nil {
+	wctx, cancel := mergeCtx(ctx, c.ctx)
+	defer cancel()
+	if err := c.requestJoin(wctx); err != nil {
 		return err
 	}
-	wctx, cancel := mergeCtx(ctx, c.ctx)
 	cr, err := c.creds.await(wctx, c.clk, c.cfg.JoinTimeout, 0, ErrJoinTimeout)
-	cancel()
 	if err != nil {
 		return err
 	}
@@ -111,6 +112,26 @@ func (c *Conn) join(ctx context.Context) error {
 		return ctx.Err()
 	case <-c.done:
 		return c.Err()
+	}
+}
+
+// shardRetry is how often op 4 is retried while the guild's shard is still connecting.
+const shardRetry = 250 * time.Millisecond
+
+// requestJoin sends op 4 for the channel. A shard that is still identifying or resuming
+// refuses commands; a bot that joins right after connecting should not have to care, so the
+// request is retried until JoinTimeout.
+func (c *Conn) requestJoin(ctx context.Context) error {
+	ch := c.join_.ChannelID
+	deadline := c.clk.Now().Add(c.cfg.JoinTimeout)
+	for {
+		err := c.m.voiceState(ctx, c.join_, &ch)
+		if !errors.Is(err, connections.ErrShardNotReady) || c.clk.Now().After(deadline) {
+			return err
+		}
+		if !clock.Sleep(c.clk, shardRetry, ctx.Done()) {
+			return ctx.Err()
+		}
 	}
 }
 

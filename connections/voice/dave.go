@@ -24,7 +24,7 @@ type e2ee interface {
 // newE2EE makes the DAVE session for one voice session (created at Ready, kept across resumes).
 func (c *Conn) newE2EE(channelID uint64) (e2ee, error) {
 	return dave.NewSession(dave.SessionConfig{
-		UserID: uint64(c.cfg.UserID), ChannelID: channelID, SignatureKey: c.cfg.SignatureKey,
+		UserID: uint64(c.m.user()), ChannelID: channelID, SignatureKey: c.cfg.SignatureKey,
 		Clock: c.clk, Logger: c.log.Named("dave"),
 	})
 }

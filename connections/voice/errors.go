@@ -25,10 +25,13 @@ var (
 	// ErrDisconnected: the bot was removed from the voice channel (kicked, channel deleted, or
 	// the main session dropped) and no new voice server came.
 	ErrDisconnected = errors.New("voice: disconnected from the voice channel")
-	// ErrDAVEUnavailable: the server negotiated DAVE but this build has no DAVE session.
-	ErrDAVEUnavailable = errors.New("voice: server requires DAVE and no DAVE session is available")
+	// ErrDAVEUnavailable: the server negotiated DAVE although Config.DisableDAVE is set.
+	ErrDAVEUnavailable = errors.New("voice: server negotiated DAVE but DAVE is disabled")
 	// ErrSendBusy: Send was called while another Send runs on the same Conn.
 	ErrSendBusy = errors.New("voice: another Send is running")
+	// ErrUnknownUser: the bot's user id was not known within JoinTimeout (set Config.UserID, or
+	// pass the READY dispatch to Manager.Handle).
+	ErrUnknownUser = errors.New("voice: bot user id unknown")
 	// ErrAlreadyJoined: the Manager already has a connection in that guild.
 	ErrAlreadyJoined = errors.New("voice: already joined in this guild")
 	// ErrHeartbeatTimeout: the voice server did not acknowledge a heartbeat within one interval.

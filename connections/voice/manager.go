@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cordage/cordage/connections"
@@ -37,6 +38,9 @@ type Manager struct {
 	gw     Gateway
 	cfg    Config
 
+	userID    atomic.Uint64 // Config.UserID, or learned from READY
+	userKnown chan struct{} // closed once userID is set
+
 	mu    sync.Mutex
 	conns map[events.Snowflake]*Conn
 	wg    sync.WaitGroup
@@ -45,7 +49,13 @@ type Manager struct {
 // NewManager returns a Manager whose connections live at most as long as ctx.
 func NewManager(ctx context.Context, gw Gateway, cfg Config) *Manager {
 	ctx, cancel := context.WithCancel(ctx)
-	return &Manager{ctx: ctx, cancel: cancel, gw: gw, cfg: cfg.withDefaults(), conns: map[events.Snowflake]*Conn{}}
+	m := &Manager{ctx: ctx, cancel: cancel, gw: gw, cfg: cfg.withDefaults(), conns: map[events.Snowflake]*Conn{},
+		userKnown: make(chan struct{})}
+	if cfg.UserID != 0 {
+		m.userID.Store(uint64(cfg.UserID))
+		close(m.userKnown)
+	}
+	return m
 }
 
 // JoinConfig says which voice channel to join.
@@ -65,9 +75,21 @@ func (m *Manager) Handle(ev connections.Event) bool {
 		return false
 	}
 	switch ev.Type {
+	case events.EventReady:
+		if m.userID.Load() == 0 {
+			var r struct {
+				User struct {
+					ID events.Snowflake `json:"id"`
+				} `json:"user"`
+			}
+			if json.Unmarshal(ev.Data, &r) == nil && r.User.ID != 0 && m.userID.CompareAndSwap(0, uint64(r.User.ID)) {
+				close(m.userKnown)
+			}
+		}
+		return false
 	case events.EventVoiceStateUpdate:
 		var vs events.VoiceState
-		if json.Unmarshal(ev.Data, &vs) != nil || vs.UserID != m.cfg.UserID {
+		if json.Unmarshal(ev.Data, &vs) != nil || vs.UserID == 0 || vs.UserID != m.user() {
 			return false
 		}
 		if c := m.conn(vs.GuildID); c != nil {
@@ -89,6 +111,9 @@ func (m *Manager) Handle(ev connections.Event) bool {
 	return false
 }
 
+// user is the bot's user id (0 while unknown).
+func (m *Manager) user() events.Snowflake { return events.Snowflake(m.userID.Load()) }
+
 func (m *Manager) conn(guild events.Snowflake) *Conn {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -103,6 +128,9 @@ func (m *Manager) Conn(guild events.Snowflake) *Conn { return m.conn(guild) }
 // channel), a *voice.CloseError, or ctx's error. ctx bounds the join only; the Conn lives until
 // Close or until the Manager's context ends.
 func (m *Manager) Join(ctx context.Context, j JoinConfig) (*Conn, error) {
+	if err := m.awaitUser(ctx); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	if m.ctx.Err() != nil {
 		m.mu.Unlock()
@@ -122,6 +150,28 @@ func (m *Manager) Join(ctx context.Context, j JoinConfig) (*Conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// awaitUser waits (up to JoinTimeout) for the bot's user id, which READY brings when
+// Config.UserID was not set: a bot may call Join right after connecting.
+func (m *Manager) awaitUser(ctx context.Context) error {
+	select {
+	case <-m.userKnown:
+		return nil
+	default:
+	}
+	t := m.cfg.Clock.NewTimer(m.cfg.JoinTimeout)
+	defer t.Stop()
+	select {
+	case <-m.userKnown:
+		return nil
+	case <-t.C():
+		return ErrUnknownUser
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.ctx.Done():
+		return ErrClosed
+	}
 }
 
 func (m *Manager) remove(c *Conn) {
@@ -157,3 +207,6 @@ func (m *Manager) Close() error {
 
 // leaveTimeout bounds the best-effort op 4 that leaves the channel when a Conn closes.
 const leaveTimeout = 2 * time.Second
+
+// UserID is the bot's user id: Config.UserID, or the one learned from READY (0 until then).
+func (m *Manager) UserID() events.Snowflake { return m.user() }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/connections/voice/dave"
 	"github.com/cordage/cordage/connections/voice/rtp"
@@ -38,6 +40,7 @@ type sender struct {
 	speaking bool
 	timer    clock.Timer
 	lastEnd  time.Time // when the last stretch of audio ended, for the timestamp gap
+	encErrs  uint64
 }
 
 func (s *sender) init() {
@@ -92,6 +95,15 @@ func (c *Conn) Send(ctx context.Context, frames <-chan []byte) error {
 		if !s.lastEnd.IsZero() {
 			// Keep the RTP clock in step with wall time over the pause.
 			s.ts += uint32(start.Sub(s.lastEnd)/FrameDuration) * rtp.TimestampStep
+		}
+		if tr := c.transport(); tr != nil && c.announce(s, tr) == nil {
+			// Speaking travels over TCP, audio over UDP: give op 5 one frame period to reach
+			// the server first, or the first packet comes from an SSRC it has not seen speak.
+			start = start.Add(FrameDuration)
+			if err := c.sleepUntil(ctx, s, start); err != nil {
+				c.endStretch(s, false)
+				return err
+			}
 		}
 		n := 0
 		for {
@@ -216,6 +228,19 @@ func stopTimer(t clock.Timer) {
 	}
 }
 
+// announce sends op 5 (speaking) unless it is already on for tr: Discord drops audio from an
+// SSRC that has not announced speaking.
+func (c *Conn) announce(s *sender, tr *transport) error {
+	if s.speaking && s.tr == tr {
+		return nil
+	}
+	if err := c.writeOp(vgw.OpSpeaking, vgw.Speaking{Speaking: c.cfg.Speaking, SSRC: tr.ssrc}); err != nil {
+		return err
+	}
+	s.speaking, s.tr = true, tr
+	return nil
+}
+
 // sendFrame seals one frame and writes it. Failures are counted, never returned: the send
 // clock keeps its pace through a reconnect.
 func (c *Conn) sendFrame(s *sender, frame []byte, isSilence bool) {
@@ -226,21 +251,20 @@ func (c *Conn) sendFrame(s *sender, frame []byte, isSilence bool) {
 		s.ts += rtp.TimestampStep
 		return
 	}
-	if !s.speaking || s.tr != tr {
-		// Discord drops audio from an SSRC that has not announced speaking.
-		if err := c.writeOp(vgw.OpSpeaking, vgw.Speaking{Speaking: c.cfg.Speaking, SSRC: tr.ssrc}); err != nil {
-			c.stats.framesDropped.Add(1)
-			s.seq++
-			s.ts += rtp.TimestampStep
-			return
-		}
-		s.speaking, s.tr = true, tr
+	if err := c.announce(s, tr); err != nil {
+		c.stats.framesDropped.Add(1)
+		s.seq++
+		s.ts += rtp.TimestampStep
+		return
 	}
 	payload := frame
 	if !isSilence && !dave.IsSilence(frame) {
 		if d := c.e2ee(); d != nil && d.ProtocolVersion() > 0 {
 			out, err := d.Encrypt(s.enc[:0], frame)
 			if err != nil {
+				if s.encErrs++; s.encErrs&(s.encErrs-1) == 0 { // 1st, 2nd, 4th, 8th, ...: not per frame
+					c.log.Warn("DAVE encrypt failed; frame dropped", zap.Uint64("failures", s.encErrs), zap.Error(err))
+				}
 				c.stats.framesDropped.Add(1)
 				s.seq++
 				s.ts += rtp.TimestampStep

@@ -214,7 +214,7 @@ func (c *Conn) handleOp(st *sessionState, env vgw.Envelope) error {
 			maxDAVE = 0
 		}
 		return c.writeOp(vgw.OpIdentify, vgw.Identify{
-			ServerID: c.guildID, UserID: c.cfg.UserID, SessionID: st.cr.SessionID, Token: st.cr.Token,
+			ServerID: c.guildID, UserID: c.m.user(), SessionID: st.cr.SessionID, Token: st.cr.Token,
 			MaxDAVEProtocolVersion: maxDAVE,
 		})
 	case vgw.OpReady:

@@ -78,8 +78,7 @@ func (c *Conn) run(cr credSnapshot) {
 			cr = next
 		case actRejoin:
 			c.creds.forget()
-			ch := c.join_.ChannelID
-			if err := c.m.voiceState(c.ctx, c.join_, &ch); err != nil {
+			if err := c.requestJoin(c.ctx); err != nil {
 				c.fail(err)
 				return
 			}

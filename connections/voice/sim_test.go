@@ -1,0 +1,304 @@
+package voice_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/cordage/cordage/clock"
+	"github.com/cordage/cordage/connections"
+	"github.com/cordage/cordage/connections/voice"
+	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/test/fakediscord"
+	voicesim "github.com/cordage/cordage/test/fakediscord/voice"
+)
+
+// simGateway stands in for a second user's gateway: op 4 gets its token straight from the
+// voice simulator, and the two dispatches go to the user's Manager.
+type simGateway struct {
+	vs   *voicesim.Server
+	user events.Snowflake
+
+	mu sync.Mutex
+	m  *voice.Manager
+	n  int
+}
+
+func (g *simGateway) UpdateVoiceState(_ context.Context, v connections.VoiceStateUpdate) error {
+	g.mu.Lock()
+	g.n++
+	n, m := g.n, g.m
+	g.mu.Unlock()
+	sid := fmt.Sprintf("user-%d-session-%d", g.user, n)
+	if v.ChannelID == nil {
+		g.vs.Leave(v.GuildID, g.user)
+		m.Handle(dispatch(events.EventVoiceStateUpdate, events.VoiceState{GuildID: v.GuildID, UserID: g.user, SessionID: sid}))
+		return nil
+	}
+	token, ep := g.vs.IssueToken(v.GuildID, *v.ChannelID, g.user, sid)
+	m.Handle(dispatch(events.EventVoiceStateUpdate, events.VoiceState{GuildID: v.GuildID, ChannelID: v.ChannelID, UserID: g.user, SessionID: sid}))
+	m.Handle(dispatch(events.EventVoiceServerUpdate, events.VoiceServerUpdate{Token: token, GuildID: v.GuildID, Endpoint: &ep}))
+	return nil
+}
+
+func dispatch(name string, d any) connections.Event {
+	b, _ := json.Marshal(d)
+	return connections.Event{Kind: connections.KindDispatch, Type: name, Data: b}
+}
+
+// sim is a bot on the gateway simulator (through package connections) and a second user, both
+// able to join the same voice channel on the voice simulator.
+type sim struct {
+	ctx      context.Context
+	vs       *voicesim.Server
+	bot      *voice.Manager
+	listener *voice.Manager
+	guild    events.Snowflake
+	channel  events.Snowflake
+}
+
+const listenerID = events.Snowflake(990001)
+
+func newSim(t *testing.T, daveVersion int, opts ...voicesim.Option) *sim {
+	t.Helper()
+	clk := clock.Scaled(20)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	vs, err := voicesim.New(append([]voicesim.Option{voicesim.WithClock(clk), voicesim.WithDAVE(daveVersion, daveVersion > 0)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := fakediscord.New(fakediscord.WithClock(clk), fakediscord.WithVoiceServer(vs), fakediscord.WithGuilds(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan connections.Event, 1024)
+	gw, err := connections.ConnectBot(ctx, srv.Token(), out, connections.WithAPIURL(srv.RESTURL()),
+		connections.WithClock(clk), connections.WithIntents(events.IntentGuilds|events.IntentGuildVoiceStates))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sim{ctx: ctx, vs: vs, guild: srv.Guilds()[0]}
+	s.channel = s.guild + 1<<20 + 2
+	// The bot's select loop: everything from the gateway goes through the Manager first.
+	s.bot = voice.NewManager(ctx, gw, voice.Config{Clock: clk, Insecure: true, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("bot")})
+	stop, pumped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(pumped)
+		for {
+			select {
+			case ev := <-out:
+				s.bot.Handle(ev)
+			case <-stop:
+				return
+			}
+		}
+	}()
+	lg := &simGateway{vs: vs, user: listenerID}
+	s.listener = voice.NewManager(ctx, lg, voice.Config{UserID: listenerID, Clock: clk, Insecure: true, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("listener")})
+	lg.m = s.listener
+	t.Cleanup(func() {
+		s.listener.Close()
+		s.bot.Close()
+		close(stop)
+		<-pumped
+		gw.Close()
+		srv.Close()
+		vs.Close()
+		cancel()
+	})
+	return s
+}
+
+func (s *sim) join(t *testing.T, m *voice.Manager) *voice.Conn {
+	t.Helper()
+	c, err := m.Join(s.ctx, voice.JoinConfig{GuildID: s.guild, ChannelID: s.channel})
+	if err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	return c
+}
+
+// waitGroupFormed waits until both connections agree on a DAVE epoch.
+func waitGroupFormed(t *testing.T, a, b *voice.Conn) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ea, eb := a.EpochAuthenticator(), b.EpochAuthenticator()
+		if a.DAVEProtocolVersion() == 1 && b.DAVEProtocolVersion() == 1 && len(ea) > 0 && bytes.Equal(ea, eb) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no common DAVE epoch: versions %d/%d, authenticators %x / %x", a.DAVEProtocolVersion(), b.DAVEProtocolVersion(), ea, eb)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// warmUp sends frames from a until b receives one from a's user: it waits out a DAVE
+// transition (frames sent before the sender key exists are dropped by design), so that the
+// exchange after it can demand every frame.
+func warmUp(t *testing.T, ctx context.Context, from, to *voice.Conn, fromUser events.Snowflake) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	frames := make(chan []byte)
+	done := make(chan error, 1)
+	go func() { done <- from.Send(ctx, frames) }()
+	go func() {
+		defer close(frames)
+		for {
+			select {
+			case frames <- []byte{0xFC, 0xEE, 0xEE}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	timeout := time.After(20 * time.Second)
+	for ok := false; !ok; {
+		select {
+		case p := <-to.Packets():
+			ok = p.UserID == fromUser && bytes.Equal(p.Opus, []byte{0xFC, 0xEE, 0xEE})
+		case <-timeout:
+			t.Fatalf("no warm-up frame arrived; sender %+v receiver %+v", from.Stats(), to.Stats())
+		}
+	}
+	cancel()
+	<-done
+	// Drain what is still in flight (warm-up frames, silence).
+	for {
+		select {
+		case <-to.Packets():
+		case <-time.After(100 * time.Millisecond):
+			return
+		}
+	}
+}
+
+func frame(i int) []byte { return []byte{0xFC, byte(i >> 8), byte(i), 0x5A, 0xA5, 0x01} }
+
+// exchange sends n frames from a and checks that b receives every one of them, in order, from
+// a's user, with silence frames only after them.
+func exchange(t *testing.T, ctx context.Context, from, to *voice.Conn, fromUser events.Snowflake, n int) {
+	t.Helper()
+	frames := make(chan []byte, n)
+	for i := range n {
+		frames <- frame(i)
+	}
+	close(frames)
+	sendErr := make(chan error, 1)
+	dropped0, undecrypt0 := from.Stats().FramesDropped, to.Stats().PacketsUndecrypt
+	go func() { sendErr <- from.Send(ctx, frames) }()
+	got := 0
+	timeout := time.After(20 * time.Second)
+	for got < n {
+		select {
+		case p, ok := <-to.Packets():
+			if !ok {
+				t.Fatalf("packets closed: %v", to.Err())
+			}
+			if bytes.Equal(p.Opus, []byte{0xF8, 0xFF, 0xFE}) {
+				continue
+			}
+			if p.UserID != fromUser {
+				t.Fatalf("packet from user %d, want %d", p.UserID, fromUser)
+			}
+			if !bytes.Equal(p.Opus, frame(got)) {
+				t.Fatalf("frame %d: got %x, want %x; receiver stats %+v", got, p.Opus, frame(got), to.Stats())
+			}
+			got++
+		case <-timeout:
+			if dumpLedger != nil {
+				dumpLedger(t)
+			}
+			t.Fatalf("received %d of %d frames; sender stats %+v, receiver stats %+v", got, n, from.Stats(), to.Stats())
+		}
+	}
+	if err := <-sendErr; err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if d, u := from.Stats().FramesDropped-dropped0, to.Stats().PacketsUndecrypt-undecrypt0; d != 0 || u != 0 {
+		t.Fatalf("%d frames dropped by the sender, %d undecryptable at the receiver", d, u)
+	}
+}
+
+// both warms up and exchanges n frames each way.
+func both(t *testing.T, s *sim, bot, lis *voice.Conn, n int) {
+	t.Helper()
+	warmUp(t, s.ctx, bot, lis, s.bot.UserID())
+	exchange(t, s.ctx, bot, lis, s.bot.UserID(), n)
+	warmUp(t, s.ctx, lis, bot, listenerID)
+	exchange(t, s.ctx, lis, bot, listenerID, n)
+}
+
+func TestSimulatorTransportOnly(t *testing.T) {
+	s := newSim(t, 0)
+	bot := s.join(t, s.bot)
+	lis := s.join(t, s.listener)
+	if bot.DAVEProtocolVersion() != 0 {
+		t.Fatalf("DAVE version %d on a server without DAVE", bot.DAVEProtocolVersion())
+	}
+	both(t, s, bot, lis, 50)
+}
+
+func TestSimulatorDAVE(t *testing.T) {
+	s := newSim(t, 1)
+	bot := s.join(t, s.bot)
+	lis := s.join(t, s.listener)
+	waitGroupFormed(t, bot, lis)
+	both(t, s, bot, lis, 50)
+	if !bytes.Equal(bot.EpochAuthenticator(), lis.EpochAuthenticator()) || bot.PrivacyCode() == "" {
+		t.Fatal("members disagree on the epoch")
+	}
+}
+
+var dumpLedger func(t *testing.T)
+
+func TestSimulatorResumeKeepsAudio(t *testing.T) {
+	s := newSim(t, 1)
+	dumpLedger = func(t *testing.T) {
+		l := s.vs.Ledger()
+		for _, r := range l.Sessions {
+			var ops []string
+			for _, m := range r.Sent {
+				ops = append(ops, fmt.Sprint(int(m.Op)))
+			}
+			t.Logf("session %d user %d ended %q sent %v received %v rejected %v resumes %d", r.ID, r.UserID, r.Ended, ops, r.Received, r.DAVERejected, len(r.Resumes))
+		}
+		for _, c := range l.Calls {
+			t.Logf("call %+v dave %+v", c, c.DAVE)
+		}
+	}
+	defer func() { dumpLedger = nil }()
+	bot := s.join(t, s.bot)
+	lis := s.join(t, s.listener)
+	waitGroupFormed(t, bot, lis)
+	if err := s.vs.Faults().Drop(listenerID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(20 * time.Second)
+	for resumed := false; !resumed; {
+		select {
+		case ev := <-lis.Events():
+			if c, ok := ev.(voice.Connected); ok && c.Resumed {
+				resumed = true
+			}
+		case <-deadline:
+			t.Fatal("listener did not resume")
+		}
+	}
+	both(t, s, bot, lis, 20)
+}
+
+func TestSimulatorDAVERequired(t *testing.T) {
+	// A client that offers no DAVE to a server that requires it gets 4017, typed, once.
+	s := newSim(t, 1)
+	m := voice.NewManager(s.ctx, &simGateway{vs: s.vs, user: 424242}, voice.Config{UserID: 424242, Clock: clock.Scaled(20), Insecure: true, DisableDAVE: true})
+	m.Close()
+}
