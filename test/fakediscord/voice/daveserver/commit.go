@@ -17,8 +17,10 @@ func commitError(format string, a ...any) error {
 // handleCommit takes an op 28. The first valid commit of an epoch wins: the server applies it to
 // its roster, announces it (op 29) to the members that were in the group, sends each joiner its
 // part of the Welcome (op 30) and waits for op 23. A commit for an epoch that already ended lost
-// the race and is dropped without an error, and so is one made before its sender had every
-// proposal of the epoch.
+// the race and is dropped without an error, and so are the other commits that races explain
+// (made before a revoke, a reset or the last op 27 reached the sender). Errors are kept for
+// what no race explains: bad structure, a ref this server never made, a sender that is not
+// who it claims, a missing path or welcome.
 func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 	r := &reader{dec: decCommit, b: payload}
 	c := readCommitMessage(r)
@@ -29,15 +31,13 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 	if !bytes.Equal(c.groupID, s.groupID) {
 		return nil, commitError("group id is not this call's")
 	}
-	if c.epoch < s.epoch {
-		s.log.Debug("commit lost the race", zap.Uint64("user", m.id), zap.Uint64("epoch", c.epoch))
+	// Races every call sees are dropped without an error (Discord just does not announce
+	// them): a commit for an epoch that ended lost; one for a later epoch was made in a group
+	// that a reset replaced (epochs start again at 1); one during a transition was made for
+	// proposals of an older group.
+	if c.epoch != s.epoch || s.tr != nil {
+		s.log.Debug("commit lost the race", zap.Uint64("user", m.id), zap.Uint64("epoch", c.epoch), zap.Uint64("group epoch", s.epoch))
 		return nil, nil
-	}
-	if c.epoch > s.epoch {
-		return nil, commitError("epoch %d is ahead of the group's %d", c.epoch, s.epoch)
-	}
-	if s.tr != nil {
-		return nil, commitError("a transition is still pending")
 	}
 
 	group := len(s.leaves) > 0
@@ -54,14 +54,18 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 	}
 	var chosen []*proposal
 	for _, ref := range c.refs {
+		if !s.issued[string(ref)] {
+			// Not a ref of any proposal this server made: the client computed it wrong.
+			return nil, commitError("proposal ref %x was never proposed", ref)
+		}
 		i := slices.IndexFunc(s.pending, func(p *proposal) bool { return bytes.Equal(p.ref, ref) })
-		if i < 0 {
-			return nil, commitError("proposal ref %x is not pending", ref)
+		if i < 0 || !s.pending[i].sentTo[m.id] {
+			// Revoked, or of an older round: the commit was made before the revoke or reset
+			// reached its sender.
+			s.log.Debug("commit references a proposal no longer pending", zap.Uint64("user", m.id))
+			return nil, nil
 		}
 		p := s.pending[i]
-		if !p.sentTo[m.id] {
-			return nil, commitError("proposal ref %x was not sent to the committer", ref)
-		}
 		if slices.Contains(chosen, p) {
 			return nil, commitError("proposal ref %x appears twice", ref)
 		}
@@ -119,7 +123,7 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 	switch {
 	case len(adds) > 0:
 		if len(rest) == 0 {
-			return nil, commitError("commit adds members but carries no welcome")
+			return s.reissue(adds), commitError("commit adds members but carries no welcome")
 		}
 		var err error
 		if w, err = parseWelcome(rest); err != nil {
@@ -219,4 +223,23 @@ func duplicate(leaves []uint64) uint64 {
 		seen[u] = true
 	}
 	return 0
+}
+
+// reissue revokes the given Add proposals and proposes them again under new refs, so that
+// every member sees the Adds in a fresh op 27. It answers a commit that took Adds without a
+// Welcome: davey 0.1.12 attaches the Welcome only when the op 27 it just processed held an Add,
+// so a commit made after a later op 27 with only a Remove comes without one, and without this
+// the call would wait forever for a valid commit.
+func (s *Server) reissue(adds []*proposal) []Out {
+	s.log.Debug("re-proposing adds after a commit without a welcome", zap.Int("adds", len(adds)))
+	revokes := map[uint64][][]byte{}
+	for _, p := range adds {
+		for u := range p.sentTo {
+			if s.members[u] != nil {
+				revokes[u] = append(revokes[u], p.ref)
+			}
+		}
+	}
+	s.pending = slices.DeleteFunc(s.pending, func(p *proposal) bool { return slices.Contains(adds, p) })
+	return append(s.revokeOuts(revokes), s.reconcile()...)
 }

@@ -90,16 +90,7 @@ func (s *Server) reconcile() []Out {
 		s.log.Debug("revoking proposal", zap.String("proposal", p.key()))
 		return true
 	})
-	for _, u := range s.daveMembers() {
-		if refs := revokes[u]; len(refs) > 0 {
-			b, err := voice.Proposals{Op: voice.ProposalsRevoke, Refs: refs}.AppendTo(nil)
-			if err != nil {
-				s.log.Error("encoding revoke", zap.Error(err))
-				continue
-			}
-			out = append(out, Out{To: []uint64{u}, Op: voice.OpDAVEMLSProposals, Binary: b})
-		}
-	}
+	out = append(out, s.revokeOuts(revokes)...)
 
 	// Sign what is wanted but not pending.
 	have := map[string]bool{}
@@ -164,6 +155,7 @@ func (s *Server) sign(p *proposal) error {
 	}
 	p.externalProposal = ep
 	p.sentTo = map[uint64]bool{}
+	s.issued[string(ep.ref)] = true
 	return nil
 }
 
@@ -226,4 +218,20 @@ func set(us []uint64) map[uint64]bool {
 		m[u] = true
 	}
 	return m
+}
+
+// revokeOuts makes one op 27 revoke per member holding refs.
+func (s *Server) revokeOuts(revokes map[uint64][][]byte) []Out {
+	var out []Out
+	for _, u := range s.daveMembers() {
+		if refs := revokes[u]; len(refs) > 0 {
+			b, err := voice.Proposals{Op: voice.ProposalsRevoke, Refs: refs}.AppendTo(nil)
+			if err != nil {
+				s.log.Error("encoding revoke", zap.Error(err))
+				continue
+			}
+			out = append(out, Out{To: []uint64{u}, Op: voice.OpDAVEMLSProposals, Binary: b})
+		}
+	}
+	return out
 }

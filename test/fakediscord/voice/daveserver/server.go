@@ -49,9 +49,10 @@ type Out struct {
 	Binary []byte
 }
 
-// Errors that Handle* return. The server's state is unchanged when a call returns one, and the
-// connection may stay open: Discord ignores a bad DAVE message rather than closing. Decoding
-// failures also match voice.ErrMalformed (errors.As gives the decoder and offset).
+// Errors that Handle* return, saying why a message was refused. Send the returned Outs even
+// with an error (a refused commit can make the server re-propose), and keep the connection
+// open: Discord ignores a bad DAVE message rather than closing. Decoding failures also match
+// voice.ErrMalformed (errors.As gives the decoder and offset).
 var (
 	// ErrCommit: an op 28 the server will not announce (wrong group, epoch ahead, sender not in
 	// the group, a ref that is not pending for this sender, a welcome that does not match).
@@ -116,6 +117,7 @@ type Server struct {
 	leafKeys   [][]byte // leaf index → signature key the leaf was added with
 	epoch      uint64
 	pending    []*proposal
+	issued     map[string]bool // every ProposalRef this server made, to tell races from bad refs
 	tr         *transition
 	lastTID    uint16
 	faults     Faults
@@ -133,6 +135,7 @@ func New(cfg Config) (*Server, error) {
 		clk: cfg.Clock, timeout: cfg.ExecuteTimeout, log: cfg.Logger, key: cfg.Key,
 		pv: cfg.ProtocolVersion, target: cfg.ProtocolVersion,
 		members: map[uint64]*member{},
+		issued:  map[string]bool{},
 		groupID: binary.BigEndian.AppendUint64(nil, cfg.ChannelID),
 	}
 	if s.clk == nil {

@@ -282,11 +282,10 @@ func TestCommitRejected(t *testing.T) {
 		malformed bool
 	}{
 		{name: "other group", mod: func(c *commitSpec) { c.groupID = []byte{1} }, welcome: w4},
-		{name: "future epoch", mod: func(c *commitSpec) { c.epoch++ }, welcome: w4},
 		{name: "sender leaf of another user", mod: func(c *commitSpec) { c.leaf = 1 }, welcome: w4},
 		{name: "sender leaf out of range", mod: func(c *commitSpec) { c.leaf = 9 }, welcome: w4},
 		{name: "external sender", mod: func(c *commitSpec) { c.senderType = 2 }, welcome: w4, malformed: true},
-		{name: "unknown ref", mod: func(c *commitSpec) { c.refs = append(c.refs, bytes.Repeat([]byte{1}, 32)) }, welcome: w4},
+		{name: "ref never proposed", mod: func(c *commitSpec) { c.refs = append(c.refs, bytes.Repeat([]byte{1}, 32)) }, welcome: w4},
 		{name: "duplicate ref", mod: func(c *commitSpec) { c.refs = append(c.refs, addRef) }, welcome: w4},
 		{name: "no refs", mod: func(c *commitSpec) { c.refs = nil }},
 		{name: "inline proposal", mod: func(c *commitSpec) { c.inline = true }, welcome: w4, malformed: true},
@@ -318,11 +317,16 @@ func TestCommitRejected(t *testing.T) {
 			}
 		})
 	}
-	// A commit made before the last op 27 reached its sender is dropped without an error.
+	// Commits that races explain are dropped without an error: made before the last op 27
+	// reached the sender, or for a later epoch (a group that a reset replaced).
 	early := base
 	early.refs = [][]byte{rmRef}
-	if outs, err := h.s.HandleBinary(1, voice.BinaryMessage{Op: voice.OpDAVEMLSCommitWelcome, Payload: makeCommit(t, early)}); err != nil || len(outs) != 0 {
-		t.Fatalf("commit leaving out a proposal: %v, %v", outs, err)
+	future := base
+	future.epoch++
+	for _, spec := range []commitSpec{early, future} {
+		if outs, err := h.s.HandleBinary(1, voice.BinaryMessage{Op: voice.OpDAVEMLSCommitWelcome, Payload: append(makeCommit(t, spec), w4...)}); err != nil || len(outs) != 0 {
+			t.Fatalf("commit explained by a race: %v, %v", outs, err)
+		}
 	}
 	// 2 is a member, but a commit naming leaf 0 sent by 2 is refused.
 	spec := base
@@ -335,11 +339,20 @@ func TestCommitRejected(t *testing.T) {
 	if err != nil || len(find(outs, voice.OpDAVEMLSAnnounceCommit, 1)) != 1 {
 		t.Fatalf("valid commit: %v %v", outs, err)
 	}
-	// During the transition a second commit for the new epoch is refused.
+	// During the transition a commit for the new epoch is not announced.
 	h.deliver(outs)
 	p2 := makeCommit(t, commitSpec{groupID: h.groupID(), epoch: h.s.Epoch(), leaf: 0, refs: [][]byte{addRef}})
-	if _, err := h.s.HandleBinary(1, voice.BinaryMessage{Op: voice.OpDAVEMLSCommitWelcome, Payload: p2}); !errors.Is(err, ErrCommit) {
-		t.Fatalf("commit during a transition: %v", err)
+	if outs, err := h.s.HandleBinary(1, voice.BinaryMessage{Op: voice.OpDAVEMLSCommitWelcome, Payload: p2}); err != nil || len(outs) != 0 {
+		t.Fatalf("commit during a transition: %v, %v", outs, err)
+	}
+	// A revoked proposal: 5 left before its Add was committed.
+	h.readyAll(1, 2, 4)
+	h.join(5)
+	h.sendKP(5)
+	stale := h.commitPayload(1, 0, h.s.Epoch())
+	h.leave(5)
+	if outs, err := h.s.HandleBinary(1, voice.BinaryMessage{Op: voice.OpDAVEMLSCommitWelcome, Payload: stale}); err != nil || len(outs) != 0 {
+		t.Fatalf("commit of a revoked proposal: %v, %v", outs, err)
 	}
 }
 
