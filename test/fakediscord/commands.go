@@ -35,6 +35,17 @@ func (s *Server) voiceStateUpdate(c *conn, env events.Envelope) {
 		channel = *v.ChannelID
 	}
 	voiceSession := fmt.Sprintf("voice-%d-%d", sess.shard, s.rng.Uint64())
+	var token, endpoint string
+	vs := s.cfg.voiceServer
+	switch {
+	case v.ChannelID == nil:
+	case vs == nil:
+		token, endpoint = fmt.Sprintf("voice-token-%d", s.rng.Uint32()), s.cfg.voiceEndpoint
+	default:
+		if token, endpoint = vs.IssueToken(v.GuildID, *v.ChannelID, s.world.botID, voiceSession); token == "" {
+			return // a full channel: Discord sends nothing at all
+		}
+	}
 	member := s.world.member(v.GuildID, -1)
 	_ = s.dispatchNewLocked(sess, "VOICE_STATE_UPDATE", v.GuildID, map[string]any{
 		"guild_id": v.GuildID, "channel_id": channel, "user_id": s.world.botID, "member": member,
@@ -42,15 +53,19 @@ func (s *Server) voiceStateUpdate(c *conn, env events.Envelope) {
 		"self_mute": v.SelfMute, "self_video": false, "suppress": false,
 		"request_to_speak_timestamp": nil,
 	})
-	if v.ChannelID != nil {
-		token, endpoint := fmt.Sprintf("voice-token-%d", s.rng.Uint32()), s.cfg.voiceEndpoint
-		if vs := s.cfg.voiceServer; vs != nil {
-			token, endpoint = vs.IssueToken(v.GuildID, *v.ChannelID, s.world.botID, voiceSession)
-		}
+	// An empty endpoint is a voice server being reallocated: VOICE_SERVER_UPDATE with a null
+	// endpoint, then another one with the next token (a few at most).
+	for i := 0; vs != nil && token != "" && endpoint == "" && i < 3; i++ {
+		_ = s.dispatchNewLocked(sess, "VOICE_SERVER_UPDATE", v.GuildID, map[string]any{
+			"token": token, "guild_id": v.GuildID, "endpoint": nil,
+		})
+		token, endpoint = vs.IssueToken(v.GuildID, *v.ChannelID, s.world.botID, voiceSession)
+	}
+	if token != "" {
 		_ = s.dispatchNewLocked(sess, "VOICE_SERVER_UPDATE", v.GuildID, map[string]any{
 			"token": token, "guild_id": v.GuildID, "endpoint": endpoint,
 		})
-	} else if vs := s.cfg.voiceServer; vs != nil {
+	} else if vs != nil && v.ChannelID == nil {
 		vs.Leave(v.GuildID, s.world.botID)
 	}
 	s.notifyLocked()

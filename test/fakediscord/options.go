@@ -146,7 +146,9 @@ func WithVoiceEndpoint(ep string) Option { return func(c *config) { c.voiceEndpo
 // test/fakediscord/voice (*voicesim.Server) is one.
 type VoiceServer interface {
 	// IssueToken returns the token and endpoint of a VOICE_SERVER_UPDATE for a user joining or
-	// moving to a channel; sessionID is the one its VOICE_STATE_UPDATE carries.
+	// moving to a channel; sessionID is the one its VOICE_STATE_UPDATE carries. An empty token
+	// refuses the join (a full channel: no dispatch at all); an empty endpoint gives a
+	// VOICE_SERVER_UPDATE with a null endpoint, and IssueToken is asked again.
 	IssueToken(guildID, channelID, userID events.Snowflake, sessionID string) (token, endpoint string)
 	// Leave ends the user's voice session in the guild (op 4 with a null channel).
 	Leave(guildID, userID events.Snowflake)

@@ -95,3 +95,27 @@ func (f *Faults) SetUDPReorder(user events.Snowflake, p float64) error {
 func (f *Faults) Send(user events.Snowflake, op voice.Op, d any) error {
 	return f.with(user, false, func(sess *session) { f.s.sendLocked(sess, op, d) })
 }
+
+// FullChannel makes joins to channel fail as on a full channel (on), or work again (off): IssueToken
+// returns an empty token, and the gateway simulator then sends neither VOICE_STATE_UPDATE nor
+// VOICE_SERVER_UPDATE, so a client's join must time out.
+func (f *Faults) FullChannel(channel events.Snowflake, on bool) {
+	s := f.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		s.full[channel] = true
+	} else {
+		delete(s.full, channel)
+	}
+}
+
+// NullEndpoints makes the next n IssueToken calls return an empty endpoint, a voice server being
+// reallocated: the gateway simulator sends VOICE_SERVER_UPDATE with a null endpoint and then
+// another with the next token (it asks up to three times in a row).
+func (f *Faults) NullEndpoints(n int) {
+	s := f.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nulls = n
+}

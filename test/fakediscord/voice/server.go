@@ -40,6 +40,8 @@ type Server struct {
 	bySSRC   map[uint32]*session
 	conns    map[*wsConn]struct{}
 	nextSSRC uint32
+	full     map[events.Snowflake]bool // channels whose joins IssueToken refuses
+	nulls    int                       // IssueToken calls left that give a null endpoint
 	ledger   Ledger
 	changed  chan struct{} // closed and replaced on every ledger change
 	plain    []byte        // the relay's decrypt buffer (UDP goroutine, under mu)
@@ -109,6 +111,7 @@ func New(opts ...Option) (*Server, error) {
 		calls:    map[events.Snowflake]*call{},
 		bySSRC:   map[uint32]*session{},
 		conns:    map[*wsConn]struct{}{},
+		full:     map[events.Snowflake]bool{},
 		changed:  make(chan struct{}),
 		plain:    make([]byte, 0, 2048),
 		done:     make(chan struct{}),
@@ -156,19 +159,31 @@ func (s *Server) Faults() *Faults { return s.faults }
 // is the session_id of the user's VOICE_STATE_UPDATE; Identify must repeat all three. A new token
 // for the same guild and user revokes the previous one (a channel move gives a new token); the
 // session identified with an old token lasts until the new one identifies.
+//
+// Two faults change the answer: for a channel made full with [Faults.FullChannel] the token is
+// empty (the gateway then sends nothing), and after [Faults.NullEndpoints] the endpoint is empty
+// (the gateway sends a null endpoint and asks again).
 func (s *Server) IssueToken(guildID, channelID, userID events.Snowflake, sessionID string) (token, endpoint string) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	token = "voice." + hex.EncodeToString(b[:])
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.full[channelID] {
+		return "", ""
+	}
+	endpoint = s.Endpoint()
+	if s.nulls > 0 {
+		s.nulls--
+		endpoint = ""
+	}
 	for _, g := range s.grants {
 		if g.guild == guildID && g.user == userID {
 			g.revoked = true
 		}
 	}
 	s.grants[token] = &grant{guild: guildID, channel: channelID, user: userID, sessionID: sessionID, token: token}
-	return token, s.Endpoint()
+	return token, endpoint
 }
 
 // Leave is the main gateway's op 4 with a null channel: the user's tokens in the guild are
