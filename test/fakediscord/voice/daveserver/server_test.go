@@ -292,7 +292,6 @@ func TestCommitRejected(t *testing.T) {
 		{name: "remove without path", mod: func(c *commitSpec) { c.path = false }, welcome: w4},
 		{name: "path changes the signature key", mod: func(c *commitSpec) { c.pathSig = sigPub(t, newSigKey(t)) }, welcome: w4},
 		{name: "path credential of another user", mod: func(c *commitSpec) { c.pathUser = 2 }, welcome: w4},
-		{name: "add without welcome"},
 		{name: "welcome for another key package", welcome: makeWelcome(bytes.Repeat([]byte{3}, 32))},
 		{name: "welcome with an extra secret", welcome: makeWelcome(tRef("MLS 1.0 KeyPackage Reference", h.clients[4].kp), bytes.Repeat([]byte{3}, 32))},
 		{name: "welcome truncated", welcome: w4[:len(w4)-1], malformed: true},
@@ -566,6 +565,34 @@ func TestRevokeBeforeGroupExists(t *testing.T) {
 	h.sendKP(3)
 	h.mustCommit(1, 0, 0)
 	if m := h.s.Members(); !slices.Equal(m, []uint64{1, 3}) {
+		t.Fatalf("members %v", m)
+	}
+}
+
+func TestCommitWithoutWelcomeReproposes(t *testing.T) {
+	h := newHarness(t)
+	h.establish(1, 2)
+	h.join(3)
+	h.sendKP(3)
+	old := h.clients[1].queue[0]
+	p := makeCommit(t, commitSpec{groupID: h.groupID(), epoch: h.s.Epoch(), leaf: 0, refs: [][]byte{old.ref}})
+	outs, err := h.s.HandleBinary(1, voice.BinaryMessage{Op: voice.OpDAVEMLSCommitWelcome, Payload: p})
+	if !errors.Is(err, ErrCommit) {
+		t.Fatalf("commit adding without a welcome: %v", err)
+	}
+	h.deliver(outs)
+	// Both members had the Add revoked and got it again under a new ref.
+	for _, u := range []uint64{1, 2} {
+		if got := len(find(outs, voice.OpDAVEMLSProposals, u)); got != 2 {
+			t.Fatalf("user %d got %d op 27, want a revoke and an append", u, got)
+		}
+		q := h.clients[u].queue
+		if len(q) != 1 || !q[0].add || !bytes.Equal(q[0].kp, old.kp) || bytes.Equal(q[0].ref, old.ref) {
+			t.Fatalf("user %d queue %+v", u, q)
+		}
+	}
+	h.mustCommit(2, 1, h.s.Epoch())
+	if m := h.s.Members(); !slices.Equal(m, []uint64{1, 2, 3}) {
 		t.Fatalf("members %v", m)
 	}
 }
