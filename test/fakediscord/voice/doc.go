@@ -45,10 +45,22 @@
 // frame (ending in 0xFAFA) goes only to members of the DAVE group. RTCP, unknown SSRCs and
 // packets that fail to open are counted and dropped.
 //
+// # DAVE
+//
+// Each call has a DAVE server (package daveserver): after a member's first Session Description
+// it sends the external sender (op 25); key packages (op 26) become signed external proposals
+// (op 27); the first valid commit of an epoch (op 28) is announced (op 29) and its welcome routed
+// (op 30); ready-for-transition (op 23) or the execute timeout gives execute (op 22); op 31
+// re-adds a member. A DAVE message the DAVE server refuses is recorded in the ledger and
+// ignored. [Server.SetDAVEProtocolVersion] downgrades or upgrades a call, [Server.SetDAVEFaults]
+// turns on the DAVE server's faults.
+//
 // # Faults and ledger
 //
 // [Server.Faults] drops, duplicates and reorders websocket messages, closes with any code, cuts
-// connections, and loses or reorders UDP packets (seeded). [Server.Ledger] lists every session
-// with what it was sent, its resumes and connections, and every relayed packet; [Server.WaitFor]
-// blocks on a condition over it, without sleeping. Every timer runs on the clock of WithClock.
+// connections, loses or reorders UDP packets (seeded), sends any op, fills a channel and makes
+// joins meet a null endpoint first. [Server.Ledger] lists every session with what it was sent,
+// its resumes and connections, every relayed packet and the calls with their DAVE state;
+// [Server.WaitFor] blocks on a condition over it, without sleeping. Every timer runs on the
+// clock of WithClock.
 package voicesim

@@ -467,3 +467,19 @@ func TestWaitForStopsOnContext(t *testing.T) {
 	}
 	_ = events.Snowflake(0)
 }
+
+func TestBackendVersionRequestIsAnswered(t *testing.T) {
+	srv := newServer(t, WithDAVE(0, false))
+	c := newClient(t, srv, 10)
+	c.join(1, voice.ModeAES256GCMRTPSize)
+	c.send(voice.OpVoiceBackendVersion, map[string]any{})
+	for {
+		m := c.next()
+		if m.Closed {
+			t.Fatalf("closed with %d", m.Code)
+		}
+		if m.Env.Op == voice.OpVoiceBackendVersion {
+			return
+		}
+	}
+}

@@ -270,6 +270,9 @@ func (s *Server) handleTextLocked(c *wsConn, data []byte) {
 		s.speakingLocked(c, env)
 	case voice.OpDAVEReadyForTransition, voice.OpDAVEMLSInvalidCommitWelcome:
 		s.daveJSONLocked(c, env)
+	case voice.OpVoiceBackendVersion:
+		// Undocumented: Discord's own client asks for the backend version with an empty op 16.
+		s.sendLocked(c.sess, voice.OpVoiceBackendVersion, map[string]string{"voice": "0.0.0-fake", "rtc_worker": "0.0.0-fake"})
 	default:
 		s.closeConnLocked(c, voice.CloseUnknownOpcode, "unknown opcode "+env.Op.String())
 	}
