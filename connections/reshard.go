@@ -20,11 +20,11 @@ const (
 	reshardGuildTimeout = 30 * time.Second
 	// reshardDrainTimeout bounds the wait for the old set to catch up with the new one once the
 	// new set is loaded (see mixer): guilds too quiet to send anything cannot prove it.
-	reshardDrainTimeout = 5 * time.Second
+	reshardDrainTimeout = 15 * time.Second
 	// reshardFilterWindow is how long after the swap new-set dispatches are still checked
 	// against what the old set delivered: the new set may receive a dispatch a little later
 	// than the old set did.
-	reshardFilterWindow = 10 * time.Second
+	reshardFilterWindow = 30 * time.Second
 	// reshardBaseTimeout plus one identify spacing per bucket round bounds a whole re-shard.
 	reshardBaseTimeout = 2 * time.Minute
 )
