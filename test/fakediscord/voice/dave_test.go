@@ -179,6 +179,9 @@ func TestDAVEFlowThroughTheVoiceServer(t *testing.T) {
 	if pe.TransitionID != 0 {
 		t.Fatalf("sole member reset transition %+v", pe)
 	}
+	// The last one leaves: the call, and its group, are over.
+	srv.Leave(1, 10)
+	waitLedger(t, srv, func(l *Ledger) bool { return len(l.Calls) == 0 })
 }
 
 func TestDAVEBadMessagesAreRecordedNotClosed(t *testing.T) {

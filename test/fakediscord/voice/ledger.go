@@ -18,7 +18,8 @@ type Ledger struct {
 	// Refused lists connections that ended before they had a session: a refused Identify or
 	// Resume, a payload before Identify, a missed first heartbeat.
 	Refused []ConnRecord
-	// Calls are the channels with users in them now, by channel id.
+	// Calls are the channels with users in them now, by channel id. A call ends (and its DAVE
+	// group with it) when its last user leaves.
 	Calls []CallRecord
 }
 

@@ -164,6 +164,9 @@ func (s *Server) endSessionLocked(sess *session, why string, code voice.CloseCod
 			s.sendLocked(o, voice.OpClientDisconnect, voice.ClientDisconnect{UserID: sess.user()})
 		}
 		s.daveLeaveLocked(sess)
+		if len(cl.members) == 0 && s.calls[cl.channel] == cl {
+			delete(s.calls, cl.channel) // the call is over; the next join starts a new one
+		}
 	}
 	s.notifyLocked()
 }
