@@ -54,8 +54,10 @@ type Out struct {
 // open: Discord ignores a bad DAVE message rather than closing. Decoding failures also match
 // voice.ErrMalformed (errors.As gives the decoder and offset).
 var (
-	// ErrCommit: an op 28 the server will not announce (wrong group, epoch ahead, sender not in
-	// the group, a ref that is not pending for this sender, a welcome that does not match).
+	// ErrCommit: an op 28 the server will not announce for a reason no race explains: bad
+	// structure, another group, a sender that is not the leaf it names, a ref this server never
+	// made, a Remove without a path, a path that changes the sender's key, a welcome that does
+	// not match the joiners.
 	ErrCommit = errors.New("daveserver: commit rejected")
 	// ErrNotMember: a DAVE message from a user who did not join, or joined without DAVE, or while
 	// the call runs without DAVE.
