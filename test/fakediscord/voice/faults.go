@@ -1,7 +1,9 @@
 package voicesim
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/events/voice"
@@ -91,9 +93,14 @@ func (f *Faults) SetUDPReorder(user events.Snowflake, p float64) error {
 }
 
 // Send sends the user any sequenced JSON message: an undocumented op (12, 14–16, 18, 20, or one
-// Discord has not invented yet) that a client must ignore, or a documented op out of turn.
+// Discord has not invented yet) that a client must ignore, or a documented op out of turn. d
+// must marshal to JSON.
 func (f *Faults) Send(user events.Snowflake, op voice.Op, d any) error {
-	return f.with(user, false, func(sess *session) { f.s.sendLocked(sess, op, d) })
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("voicesim: Send: %w", err)
+	}
+	return f.with(user, false, func(sess *session) { f.s.sendLocked(sess, op, json.RawMessage(raw)) })
 }
 
 // FullChannel makes joins to channel fail as on a full channel (on), or work again (off): IssueToken

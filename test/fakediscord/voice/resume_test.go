@@ -151,6 +151,15 @@ func TestResumeRefused(t *testing.T) {
 	})
 }
 
+func TestSendRefusesWhatDoesNotMarshal(t *testing.T) {
+	srv := newServer(t, WithDAVE(0, false))
+	c := newClient(t, srv, 10)
+	c.join(1, voice.ModeAES256GCMRTPSize)
+	if err := srv.Faults().Send(10, 16, make(chan int)); err == nil {
+		t.Fatal("Send accepted a value JSON cannot encode")
+	}
+}
+
 func TestWSDuplicateAndReorder(t *testing.T) {
 	srv := newServer(t, WithDAVE(0, false))
 	a := newClient(t, srv, 10)
