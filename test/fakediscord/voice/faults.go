@@ -46,6 +46,12 @@ func (f *Faults) DropWS(user events.Snowflake, n int) error {
 	return f.with(user, false, func(sess *session) { sess.dropWS += n })
 }
 
+// WithholdACKs leaves the user's next n heartbeats unanswered (no op 6), as a connection that
+// went silent; the heartbeats still count for the server's own deadline.
+func (f *Faults) WithholdACKs(user events.Snowflake, n int) error {
+	return f.with(user, false, func(sess *session) { sess.skipACKs += n })
+}
+
 // DuplicateWS writes each of the next n sequenced messages to the user twice.
 func (f *Faults) DuplicateWS(user events.Snowflake, n int) error {
 	return f.with(user, false, func(sess *session) { sess.dupWS += n })

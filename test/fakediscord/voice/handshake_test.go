@@ -127,13 +127,22 @@ func TestHeartbeatAndSeqAck(t *testing.T) {
 	if err := c.expect(voice.OpHeartbeatACK).Decode(&ack); err != nil || ack.T != 1234567 {
 		t.Fatalf("ack %+v %v", ack, err)
 	}
+	// A withheld ACK: the next heartbeat gets none, the one after it does.
+	if err := srv.Faults().WithholdACKs(10, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.send(voice.OpHeartbeat, voice.Heartbeat{T: 1, SeqAck: c.lastSeq})
+	c.send(voice.OpHeartbeat, voice.Heartbeat{T: 2, SeqAck: c.lastSeq})
+	if err := c.expect(voice.OpHeartbeatACK).Decode(&ack); err != nil || ack.T != 2 {
+		t.Fatalf("ack after a withheld one %+v %v", ack, err)
+	}
 	// The pre-v8 bare nonce is answered too.
 	c.send(voice.OpHeartbeat, 99)
 	if err := c.expect(voice.OpHeartbeatACK).Decode(&ack); err != nil || ack.T != 99 {
 		t.Fatalf("ack %+v %v", ack, err)
 	}
-	l := waitLedger(t, srv, func(l *Ledger) bool { r, _ := l.Session(10); return r.Heartbeats == 2 })
-	if r, _ := l.Session(10); r.LastSeqAck != -1 {
+	l := waitLedger(t, srv, func(l *Ledger) bool { r, _ := l.Session(10); return r.Heartbeats == 4 })
+	if r, _ := l.Session(10); r.LastSeqAck != -1 || r.ACKsWithheld != 1 {
 		t.Fatalf("last seq_ack %d after a bare heartbeat, want -1", r.LastSeqAck)
 	}
 }

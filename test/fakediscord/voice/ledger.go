@@ -51,11 +51,12 @@ type SessionRecord struct {
 	// seq and are not listed).
 	Sent []MessageRecord
 	// Received lists the ops the client sent, other than heartbeats.
-	Received    []voice.Op
-	Heartbeats  int
-	LastSeqAck  int64 // the seq_ack of the last heartbeat or resume (-1 before any)
-	Resumes     []ResumeRecord
-	Connections []ConnRecord
+	Received     []voice.Op
+	Heartbeats   int
+	ACKsWithheld int   // heartbeats left unanswered by WithholdACKs
+	LastSeqAck   int64 // the seq_ack of the last heartbeat or resume (-1 before any)
+	Resumes      []ResumeRecord
+	Connections  []ConnRecord
 	// DAVERejected lists the client's DAVE messages the DAVE server refused.
 	DAVERejected []DAVERejection
 	// Ended says why the session is over ("" while it lasts): "closed 4006 …", "resume window

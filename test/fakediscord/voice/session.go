@@ -36,6 +36,7 @@ type session struct {
 	// held back until the next one is sent.
 	dropWS, dupWS, reorderWS int
 	held                     *queued
+	skipACKs                 int // heartbeats left to leave unanswered
 	// UDP faults towards this session (as a receiver).
 	udpLoss, udpReorder float64
 	udpHeld             []byte
@@ -443,10 +444,15 @@ func (s *Server) heartbeatLocked(c *wsConn, env voice.Envelope) {
 		hb = voice.Heartbeat{T: n, SeqAck: -1}
 	}
 	s.touchBeat(c)
-	if c.sess != nil {
-		rec := s.recLocked(c.sess)
+	if sess := c.sess; sess != nil {
+		rec := s.recLocked(sess)
 		rec.Heartbeats++
 		rec.LastSeqAck = hb.SeqAck
+		if sess.skipACKs > 0 {
+			sess.skipACKs--
+			rec.ACKsWithheld++
+			return
+		}
 	}
 	sendConn(c, voice.OpHeartbeatACK, voice.HeartbeatACK{T: hb.T})
 	s.notifyLocked()
