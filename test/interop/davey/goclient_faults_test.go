@@ -1,0 +1,192 @@
+package davey
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/events/voice"
+	voicesim "github.com/cordage/cordage/test/fakediscord/voice"
+	"github.com/cordage/cordage/test/fakediscord/voice/daveserver"
+)
+
+// settle waits until the Go client and every peer are in one established group of size
+// members with the same epoch authenticator, and returns it. It is for recoveries whose epoch
+// count depends on the server's retries; it polls the peers' stats.
+func settle(t *testing.T, g *goClient, size int, ms ...*member) string {
+	t.Helper()
+	deadline := time.Now().Add(stepWait)
+	var last []peerEvent
+	for time.Now().Before(deadline) {
+		last = last[:0]
+		auth, ok := "", true
+		for _, m := range ms {
+			s := m.p.stats()
+			last = append(last, s)
+			if !s.Ready || s.Auth == "" || len(s.Users) != size || (auth != "" && s.Auth != auth) {
+				ok = false
+				break
+			}
+			auth = s.Auth
+		}
+		if ok && g.auth() == auth {
+			return auth
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition: the peers only answer when asked
+	}
+	for _, s := range last {
+		t.Logf("peer state: %s", s.Raw)
+	}
+	t.Fatalf("no common group of %d within %v; Go client authenticator %s", size, stepWait, g.auth())
+	return ""
+}
+
+// dropUntilAnnounced makes the voice server withhold the next n sequenced messages to user (they
+// stay in its replay buffer) and, once the n-th of them, an announce-commit, was withheld, cuts
+// the user's connection so that its client resumes and gets them replayed.
+func dropUntilAnnounced(t *testing.T, vs *voicesim.Server, user events.Snowflake, n int, change func()) {
+	t.Helper()
+	if err := vs.Faults().DropWS(user, n); err != nil {
+		t.Fatal(err)
+	}
+	change()
+	ctx, cancel := context.WithTimeout(context.Background(), stepWait)
+	defer cancel()
+	err := vs.WaitFor(ctx, func(l *voicesim.Ledger) bool {
+		s, ok := l.Session(user)
+		if !ok {
+			return false
+		}
+		dropped := 0
+		for _, m := range s.Sent {
+			if m.Dropped {
+				dropped++
+			}
+		}
+		return dropped == n && s.Sent[len(s.Sent)-1].Op == voice.OpDAVEMLSAnnounceCommit
+	})
+	if err != nil {
+		s, _ := vs.Ledger().Session(user)
+		t.Fatalf("the server did not withhold %d messages ending with an announced commit from %d: %v; sent %+v", n, user, err, s.Sent)
+	}
+	if err := vs.Faults().Drop(user); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkReplayed fails unless user's latest resume was accepted and replayed at least n messages.
+func checkReplayed(t *testing.T, vs *voicesim.Server, user events.Snowflake, n int) {
+	t.Helper()
+	s, _ := vs.Ledger().Session(user)
+	if len(s.Resumes) == 0 {
+		t.Fatalf("user %d never resumed", user)
+	}
+	r := s.Resumes[len(s.Resumes)-1]
+	if !r.Accepted || len(r.Replayed) < n {
+		t.Fatalf("user %d's resume: %+v, want accepted with at least %d messages replayed", user, r, n)
+	}
+}
+
+// TestGoClientAndPeerResume: each side misses a whole membership change (client-disconnect,
+// the Remove proposal, the announced commit) while its connection is dead, resumes, and catches
+// up from the server's replay: the same epoch authenticator as the other side, and audio both
+// ways right after.
+func TestGoClientAndPeerResume(t *testing.T) {
+	node := requireNode(t)
+	vs := newServer(t)
+	g := startGoClient(t, vs)
+	p := g.joinPeer(node, 9101, "never")
+	auth := waitEpochOf(t, 1, 2, p)
+	g.waitAuth(auth)
+	q := g.joinPeer(node, 9102, "")
+	auth = waitEpochOf(t, 2, 3, p, q)
+	g.waitAuth(auth)
+	mixedBurst(t, g, p, q)
+
+	// The peer misses op 13, op 27 (Remove q) and op 29 (the Go client's commit).
+	p.p.setMark()
+	dropUntilAnnounced(t, vs, p.id, 3, func() { vs.Leave(g.guild, q.id) })
+	p.p.waitFor(stepWait, "resumed", nil)
+	auth = waitEpochOf(t, 3, 2, p)
+	g.waitAuth(auth)
+	checkReplayed(t, vs, p.id, 3)
+	mixedBurst(t, g, p)
+
+	// A third member again, then the Go client misses its leave: op 13, op 27 (Remove r) and
+	// op 29, the peer's commit (the Go client, not having the proposal, cannot commit).
+	r := g.joinPeer(node, 9103, "")
+	auth = waitEpochOf(t, 4, 3, p, r)
+	g.waitAuth(auth)
+	mixedBurst(t, g, p, r)
+	p.p.command(map[string]any{"cmd": "commit_mode", "mode": "eager"})
+	p.p.waitFor(stepWait, "commit_mode", nil)
+	p.p.setMark()
+	dropUntilAnnounced(t, vs, g.id, 3, func() { vs.Leave(g.guild, r.id) })
+	if c := p.p.waitFor(stepWait, "commit", nil); !c.Own {
+		t.Fatalf("peer %d: the announced commit is not its own: %s", p.id, c.Raw)
+	}
+	auth = waitEpochOf(t, 5, 2, p)
+	g.waitAuth(auth)
+	checkReplayed(t, vs, g.id, 3)
+	mixedBurst(t, g, p)
+}
+
+// TestGoClientAndPeerRecovery: a corrupted announce-commit that every member refuses (op 31,
+// then the server adds them again), a downgrade to unencrypted media and an upgrade back to
+// DAVE. After each, the Go client and the peers agree on the group and exchange audio.
+func TestGoClientAndPeerRecovery(t *testing.T) {
+	node := requireNode(t)
+	vs := newServer(t)
+	g := startGoClient(t, vs)
+	p := g.joinPeer(node, 9201, "never")
+	auth := waitEpochOf(t, 1, 2, p)
+	g.waitAuth(auth)
+	mixedBurst(t, g, p)
+
+	// The Go client's commit of q's Add reaches everyone corrupted.
+	if err := vs.SetDAVEFaults(g.channel, daveserver.Faults{CorruptCommits: 1}); err != nil {
+		t.Fatal(err)
+	}
+	p.p.setMark()
+	q := g.joinPeer(node, 9202, "")
+	p.p.waitFor(stepWait, "invalid", func(e peerEvent) bool { return e.Where == "commit" })
+	auth = settle(t, g, 3, p, q)
+	t.Logf("after the invalid commit: 3 members agree on %s", auth)
+	mixedBurst(t, g, p, q)
+
+	// Downgrade: plain Opus from everyone.
+	for _, m := range []*member{p, q} {
+		m.p.setMark()
+	}
+	if err := vs.SetDAVEProtocolVersion(g.channel, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*member{p, q} {
+		m.p.waitFor(stepWait, "execute", func(e peerEvent) bool { return e.DAVE == 0 })
+	}
+	waitVersion(t, g, 0)
+	mixedBurstDAVE(t, g, false, p, q)
+
+	// Upgrade: a new group from epoch 1.
+	if err := vs.SetDAVEProtocolVersion(g.channel, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitVersion(t, g, 1)
+	auth = settle(t, g, 3, p, q)
+	t.Logf("after the upgrade: 3 members agree on %s", auth)
+	mixedBurst(t, g, p, q)
+}
+
+// waitVersion waits until the Go client's DAVE protocol version is v (polled: the runtime has no
+// event for it).
+func waitVersion(t *testing.T, g *goClient, v int) {
+	t.Helper()
+	deadline := time.Now().Add(stepWait)
+	for g.conn.DAVEProtocolVersion() != v {
+		if time.Now().After(deadline) {
+			t.Fatalf("Go client's DAVE version is %d, want %d", g.conn.DAVEProtocolVersion(), v)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition
+	}
+}
