@@ -190,3 +190,42 @@ func waitVersion(t *testing.T, g *goClient, v int) {
 		time.Sleep(5 * time.Millisecond) // polling a condition
 	}
 }
+
+// TestGoClientAndPeerCommitRace lets the Go client and the peer both commit every change as
+// fast as they can, from the forming of the group (each commits the other's Add to its pending
+// group) through members joining and leaving. The server announces the first commit of each
+// epoch and the loser must drop its own pending commit and process the winner's. On this
+// simulator the Go client, which gets the proposals first and commits faster, wins nearly
+// always, so this is davey's losing path; TestGoClientAndPeer step 3 forces the Go client's.
+// The winners are logged, not asserted.
+func TestGoClientAndPeerCommitRace(t *testing.T) {
+	node := requireNode(t)
+	vs := newServer(t)
+	g := startGoClient(t, vs)
+	p := g.joinPeer(node, 9301, "")
+	auth := waitEpochOf(t, 1, 2, p)
+	g.waitAuth(auth)
+
+	wins := map[bool]int{} // by whether the peer's commit won
+	epoch := uint64(1)
+	for i := range 2 {
+		r := g.joinPeer(node, events.Snowflake(9310+i), "")
+		for _, leave := range []bool{false, true} {
+			p.p.setMark()
+			if leave {
+				vs.Leave(g.guild, r.id)
+			}
+			epoch++
+			c := p.p.waitFor(stepWait, "commit", func(e peerEvent) bool { return e.Epoch != nil && *e.Epoch == epoch })
+			wins[c.Own]++
+			if leave {
+				auth = waitEpochOf(t, epoch, 2, p)
+			} else {
+				auth = waitEpochOf(t, epoch, 3, p, r)
+			}
+			g.waitAuth(auth)
+		}
+	}
+	t.Logf("commits won: davey %d, Go %d", wins[true], wins[false])
+	mixedBurst(t, g, p)
+}
