@@ -4,6 +4,17 @@
 //
 // The tests join peers and the Go voice client to calls on the simulator's voice server
 // (test/fakediscord/voice) and compare what each side decrypted and the epoch authenticators
-// they report. Install the npm packages once with `npm ci` in this directory; without node the
-// tests skip, and without the packages they skip unless CI=true, where they fail.
+// they report:
+//
+//   - TestPeersTransportOnly, TestPeersDAVE: davey peers only, so the simulator's relay and
+//     external sender meet OpenMLS without Cordage's client in the way;
+//   - TestGoClientAndPeer, TestGoClientAndPeerResume, TestGoClientAndPeerRecovery,
+//     TestGoClientAndPeerCommitRace: Cordage's runtime (joined through the gateway simulator's
+//     op 4) and davey peers in one call, across adds, removes, commits won by either side,
+//     resumes with replay, an invalid commit, a downgrade and upgrade, and a sole-member reset.
+//
+// Install the npm packages once with `npm ci` in this directory. Without node the tests skip;
+// without the packages they skip too, unless CI=true, where they fail. With DAVEY_CAPTURE_DIR
+// set, every peer writes the binary messages, RTP packets and DAVE frames it saw under that
+// directory (seed material for the fuzzers).
 package davey

@@ -14,6 +14,10 @@
 //                  delay:<ms> (send op 28 after ms)
 //   --max-dave     max_dave_protocol_version to identify with, default 1
 //   --timeout-ms   the peer exits by itself after this long, default 120000
+//   --capture DIR  write every binary websocket message (both directions), the first RTP
+//                  packets (as received, transport-sealed; the hex key is in DIR/key) and the
+//                  first DAVE frames of each sender into DIR, one file each: seed material for
+//                  the Go fuzzers
 //
 // Commands, one JSON object per line on stdin:
 //   {"cmd":"send","count":N}        send N numbered frames (numbering continues), then 5 silence
@@ -38,6 +42,8 @@ import { DAVESession } from '@snazzah/davey';
 import WebSocket from 'ws';
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
+import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 
 const AUDIO = 0; // davey MediaType.AUDIO
@@ -69,6 +75,15 @@ const sessionId = arg('session-id');
 const token = arg('token');
 const channelId = arg('channel-id');
 const maxDave = Number(arg('max-dave', '1'));
+const captureDir = arg('capture', '');
+let captured = 0;
+let capturedRTP = 0;
+if (captureDir) fs.mkdirSync(captureDir, { recursive: true });
+function capture(name, buf) {
+	if (!captureDir || captured >= 500) return;
+	captured++;
+	fs.writeFileSync(path.join(captureDir, `${String(captured).padStart(3, '0')}-${name}.bin`), buf);
+}
 let autoFrames = Number(arg('frames', '0'));
 let commitMode = arg('commit-mode', 'eager');
 let endpoint = arg('endpoint');
@@ -212,7 +227,9 @@ function send(obj) {
 }
 
 function sendBinary(op, ...parts) {
-	if (ws && ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([Buffer.from([op]), ...parts]));
+	const msg = Buffer.concat([Buffer.from([op]), ...parts]);
+	capture(`client-op${op}`, msg);
+	if (ws && ws.readyState === WebSocket.OPEN) ws.send(msg);
 }
 
 function heartbeat() {
@@ -247,6 +264,7 @@ function onJSON(m) {
 			break;
 		case 4: // Session Description
 			secretKey = Buffer.from(d.secret_key);
+			if (captureDir) fs.writeFileSync(path.join(captureDir, 'key'), secretKey.toString('hex') + '\n');
 			if (d.mode !== MODE || secretKey.length !== 32) die(`session description: mode ${d.mode}, key of ${secretKey.length} bytes`);
 			daveVersion = d.dave_protocol_version || 0;
 			emit('session', { mode: d.mode, dave: daveVersion });
@@ -305,6 +323,7 @@ function onBinary(buf) {
 	if (buf.length < 3) return report('binary', `binary message of ${buf.length} bytes`);
 	lastSeq = buf.readUInt16BE(0);
 	const op = buf[2];
+	capture(`server-op${op}`, buf);
 	const p = buf.subarray(3);
 	switch (op) {
 		case 25:
@@ -539,6 +558,10 @@ function isProtocolFrame(b) {
 function onPacket(pkt) {
 	if (!secretKey || pkt.length < 12) return;
 	if (pkt[1] >= 200 && pkt[1] <= 204) return; // RTCP
+	if (capturedRTP < 20) {
+		capturedRTP++;
+		capture('rtp', pkt);
+	}
 	const from = pkt.readUInt32BE(8);
 	const user = ssrcUser.get(from);
 	const opus = openPacket(pkt);
@@ -566,6 +589,7 @@ function onOpus(user, opus) {
 	}
 	let frame = opus;
 	if (isProtocolFrame(opus)) {
+		if (s.dave + s.undecryptable < 5) capture(`dave-frame-${user}`, opus);
 		if (!session) {
 			s.undecryptable++;
 			return;

@@ -118,6 +118,11 @@ func startPeer(t *testing.T, node, name string, cfg peerConfig) *peer {
 	if cfg.CommitMode != "" {
 		args = append(args, "--commit-mode", cfg.CommitMode)
 	}
+	if dir := os.Getenv("DAVEY_CAPTURE_DIR"); dir != "" {
+		// Seed material for the fuzzers: everything binary this peer saw, one directory per
+		// test and peer.
+		args = append(args, "--capture", filepath.Join(dir, strings.ReplaceAll(t.Name()+"-"+name, " ", "-")))
+	}
 	p := &peer{t: t, name: name, stderr: &syncBuffer{}, changed: make(chan struct{}), exited: make(chan struct{})}
 	p.cmd = exec.Command(node, args...)
 	p.cmd.Stderr = p.stderr
