@@ -111,6 +111,7 @@ func (s *shard) connect(release func()) outcome {
 func (s *shard) serve(ws *websocket.Conn, in <-chan inMsg, release *func()) outcome {
 	clk := s.c.cfg.clock
 	resume := *release == nil
+	s.fl.reset()
 	hello := clk.NewTimer(helloTimeout)
 	defer hello.Stop()
 	var (
@@ -157,6 +158,11 @@ func (s *shard) serve(ws *websocket.Conn, in <-chan inMsg, release *func()) outc
 				return fail(events.CloseAbnormal, err.Error())
 			}
 
+		case done := <-s.barriers:
+			if err := s.fl.request(s, ws, ready, done); err != nil {
+				return fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
+			}
+
 		case m := <-in:
 			switch m.kind {
 			case inHello:
@@ -188,6 +194,7 @@ func (s *shard) serve(ws *websocket.Conn, in <-chan inMsg, release *func()) outc
 					s.c.cfg.observer.HeartbeatLatency(s.id, clk.Now().Sub(sentAt))
 				}
 				acked = true
+				s.fl.acked()
 
 			case inHeartbeatRequest:
 				// Answer at once; the regular schedule and the zombie check are unchanged.
@@ -209,6 +216,9 @@ func (s *shard) serve(ws *websocket.Conn, in <-chan inMsg, release *func()) outc
 				ready = true
 				s.setStatus(StatusReady)
 				s.c.note(note{kind: noteReady, shard: s})
+				if err := s.fl.send(s, ws); err != nil {
+					return fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
+				}
 
 			case inCorrupt:
 				return fail(closeReconnect, "corrupt stream: "+m.err.Error())
@@ -311,6 +321,7 @@ func (s *shard) write(ws *websocket.Conn, frame []byte) error {
 
 func (s *shard) heartbeat(ws *websocket.Conn) error {
 	s.window.Allow(true) // heartbeats always go; the reserve keeps commands from crowding them out
+	s.fl.beats++
 	frame := []byte(`{"op":1,"d":null}`)
 	if seq := s.seq.Load(); seq > 0 {
 		frame = fmt.Appendf(nil, `{"op":1,"d":%d}`, seq)

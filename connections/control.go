@@ -109,9 +109,9 @@ func (ctl *controller) run(initial []ShardState) {
 			ctl.setLoaded()
 			ctl.progress()
 		case <-drained:
-			// Guilds too quiet to prove that the old set caught up: what it received before the
-			// new sessions began and has not read after this long is given up.
-			ctl.c.log.Warn("re-shard: old shards did not catch up in time; swapping anyway", zap.Duration("timeout", reshardDrainTimeout))
+			// An old shard that cannot flush (reconnecting for this long): what it received
+			// before the new sessions began and has not read is given up.
+			ctl.c.log.Warn("re-shard: old shards did not flush in time; swapping anyway", zap.Duration("timeout", reshardDrainTimeout))
 			ctl.swap()
 		case <-late:
 			ctl.abortReShard(fmt.Errorf("connections: re-shard: the new shard set was not ready in time"))

@@ -18,9 +18,9 @@ const (
 	// reshardGuildTimeout bounds the wait for the new set's GUILD_CREATEs once every new shard
 	// is READY: a guild that does not load by then (an outage) does not hold the swap back.
 	reshardGuildTimeout = 30 * time.Second
-	// reshardDrainTimeout bounds the wait for the old set to catch up with the new one once the
-	// new set is loaded (see mixer): guilds too quiet to send anything cannot prove it.
-	reshardDrainTimeout = 15 * time.Second
+	// reshardDrainTimeout bounds the wait for the old shards' flushes once the new set is loaded
+	// (see mixer): an old shard that is reconnecting answers once it has resumed.
+	reshardDrainTimeout = 30 * time.Second
 	// reshardFilterWindow is how long after the swap new-set dispatches are still checked
 	// against what the old set delivered: the new set may receive a dispatch a little later
 	// than the old set did.
@@ -76,9 +76,10 @@ type reshardRun struct {
 	shards     map[int]*shard
 	mix        *mixer
 	started    time.Time
-	loadTimer  clock.Timer // set once every new shard is READY
-	loaded     bool        // every new shard is READY and has its guilds (or loadTimer fired)
-	drainTimer clock.Timer // set once loaded
+	loadTimer  clock.Timer              // set once every new shard is READY
+	loaded     bool                     // every new shard is READY and has its guilds (or loadTimer fired)
+	drainTimer clock.Timer              // set once loaded
+	flushes    map[*shard]chan struct{} // old shard → closed once it flushed (see flusher)
 	deadline   clock.Timer
 	replies    []chan<- error
 }
@@ -196,7 +197,7 @@ func (ctl *controller) beginReShard(count int, gw events.GatewayBot, reason stri
 		old: old, new: count, reason: reason, gw: gw,
 		set:     &shardSet{},
 		shards:  make(map[int]*shard, count),
-		mix:     newMixer(c.q.push, old, count),
+		mix:     newMixer(c.q.push, old),
 		started: c.cfg.clock.Now(),
 		// One identify per bucket every 5 s, with room for retries.
 		deadline: c.cfg.clock.NewTimer(reshardBaseTimeout + time.Duration(rounds)*2*shardctl.IdentifyInterval),
@@ -219,8 +220,7 @@ func (ctl *controller) beginReShard(count int, gw events.GatewayBot, reason stri
 }
 
 // progress is called when a new shard became READY or loaded its guilds, or an old shard
-// delivered a twin of a new one's dispatch: it swaps once the new set is loaded and the old
-// one drained.
+// flushed: it swaps once the new set is loaded and every old shard flushed.
 func (ctl *controller) progress() {
 	rs := ctl.rs
 	if rs == nil {
@@ -238,12 +238,18 @@ func (ctl *controller) progress() {
 			return
 		}
 	}
-	if rs.mix.drained(sortedIDs(ctl.shards)) {
-		ctl.swap()
+	for _, s := range ctl.shards {
+		select {
+		case <-rs.flushes[s]:
+		default:
+			return
+		}
 	}
+	ctl.swap()
 }
 
-// setLoaded marks the new set loaded and starts the drain timeout.
+// setLoaded marks the new set loaded: every new session exists, so each old shard is asked to
+// flush what Discord sent it before (see flusher).
 func (ctl *controller) setLoaded() {
 	rs := ctl.rs
 	rs.loaded = true
@@ -251,6 +257,21 @@ func (ctl *controller) setLoaded() {
 		rs.loadTimer.Stop()
 	}
 	rs.drainTimer = ctl.c.cfg.clock.NewTimer(reshardDrainTimeout)
+	rs.flushes = make(map[*shard]chan struct{}, len(ctl.shards))
+	mix := rs.mix
+	for _, s := range ctl.shards {
+		ch := make(chan struct{})
+		rs.flushes[s] = ch
+		done := func() {
+			close(ch)
+			mix.signal()
+		}
+		select {
+		case s.barriers <- done:
+		default:
+			// Earlier re-shards' requests fill the channel; the drain timeout covers this one.
+		}
+	}
 }
 
 // swap makes the new set the connection's only set.

@@ -61,16 +61,14 @@ const (
 // dispatch whose twin is held marks the held copy as delivered.
 //
 // The swap must not lose what the old set received before the new sessions existed and has not
-// read yet (its reader may lag). A twin proves progress: once old shard X delivered a twin of a
-// dispatch of new shard Y, X has read everything Discord sent it before Y's session began,
-// since Discord sends a session's dispatches in order. X is drained when it has such a twin
-// for every new shard that shares guilds with it (Y ≡ X mod gcd(old, new)); the controller
-// swaps when every new shard is READY with its guilds loaded and every old shard is drained
-// (or a drain timeout passed, for guilds too quiet to produce twins). At the swap the unmatched
+// read yet (its reader may lag). So once every new shard is READY with its guilds loaded, the
+// controller flushes every old shard (a heartbeat whose ACK proves that everything sent before
+// it has been read, see flusher) and swaps when all have answered. At the swap the unmatched
 // held events go out in arrival order and the old set is stopped; what the old set still
-// delivers after that is dropped (its twins are in the new set). For a while after the swap
-// (the filter window) new-set dispatches are still checked against the old set's unmatched
-// fingerprints, for twins the new set receives later than the old set did.
+// delivers after that is dropped (the new sessions existed when it was sent, so the new set has
+// it). For a while after the swap (the filter window) new-set dispatches are still checked
+// against the old set's unmatched fingerprints, for twins the new set receives later than the
+// old set did.
 //
 // The new set's first GUILD_CREATEs (one per guild listed in its READY) are how a new session
 // loads its guilds. For a guild whose old shard ran through the whole re-shard the bot already
@@ -81,24 +79,16 @@ type mixer struct {
 	out      func(Event) // the consumer's queue
 	seed     maphash.Seed
 	oldCount int
-	newCount int
-	wake     chan struct{} // capacity 1: loading or draining progressed
+	wake     chan struct{} // capacity 1: loading or flushing progressed
 
 	mu      sync.Mutex
 	phase   mixPhase
-	oldSeen map[uint64]oldMark // old-set dispatches delivered, not yet seen from the new set
-	heldBy  map[uint64][]int   // held new-set dispatches not yet seen from the old set → index in held
+	oldSeen map[uint64]int32 // old-set dispatches delivered, not yet seen from the new set
+	heldBy  map[uint64][]int // held new-set dispatches not yet seen from the old set → index in held
 	held    []heldEvent
 	loads   map[int]*guildLoad // new shard → its READY's guilds still to arrive
 	oldHad  map[int]bool       // old shards whose guilds the bot had at the swap
-	twins   map[[2]int]bool    // {old shard, new shard} pairs that delivered a twin
 	stats   mixStats
-}
-
-// oldMark counts old-set deliveries of one fingerprint, and which old shard made the last.
-type oldMark struct {
-	n     int32
-	shard int32
 }
 
 type heldEvent struct {
@@ -118,12 +108,11 @@ type mixStats struct {
 	suppressed int // initial GUILD_CREATEs of the new set not delivered
 }
 
-func newMixer(out func(Event), oldCount, newCount int) *mixer {
+func newMixer(out func(Event), oldCount int) *mixer {
 	return &mixer{
-		out: out, seed: maphash.MakeSeed(), oldCount: oldCount, newCount: newCount,
+		out: out, seed: maphash.MakeSeed(), oldCount: oldCount,
 		wake:    make(chan struct{}, 1),
-		twins:   make(map[[2]int]bool),
-		oldSeen: make(map[uint64]oldMark),
+		oldSeen: make(map[uint64]int32),
 		heldBy:  make(map[uint64][]int),
 		loads:   make(map[int]*guildLoad),
 	}
@@ -154,15 +143,13 @@ func (m *mixer) fromOld(ev Event) {
 		if idx := m.heldBy[fp]; len(idx) > 0 {
 			m.held[idx[0]].twin = true
 			m.stats.duplicates++
-			m.twin(ev.Shard, m.held[idx[0]].ev.Shard)
 			if len(idx) == 1 {
 				delete(m.heldBy, fp)
 			} else {
 				m.heldBy[fp] = idx[1:]
 			}
 		} else {
-			o := m.oldSeen[fp]
-			m.oldSeen[fp] = oldMark{n: o.n + 1, shard: int32(ev.Shard)}
+			m.oldSeen[fp]++
 		}
 	}
 	m.out(ev)
@@ -214,53 +201,17 @@ func (m *mixer) takeOld(ev Event) bool {
 		return false
 	}
 	fp := m.fingerprint(ev)
-	o := m.oldSeen[fp]
-	if o.n == 0 {
+	n := m.oldSeen[fp]
+	if n == 0 {
 		return false
 	}
-	if o.n == 1 {
+	if n == 1 {
 		delete(m.oldSeen, fp)
 	} else {
-		o.n--
-		m.oldSeen[fp] = o
+		m.oldSeen[fp] = n - 1
 	}
 	m.stats.duplicates++
-	if m.phase == mixHolding {
-		m.twin(int(o.shard), ev.Shard)
-	}
 	return true
-}
-
-// twin notes that old shard x and new shard y both delivered one dispatch.
-func (m *mixer) twin(x, y int) {
-	k := [2]int{x, y}
-	if !m.twins[k] {
-		m.twins[k] = true
-		m.signal()
-	}
-}
-
-// drained reports whether every old shard in old has delivered a twin of a dispatch of every
-// new shard that shares guilds with it.
-func (m *mixer) drained(old []int) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	g := gcd(m.oldCount, m.newCount)
-	for _, x := range old {
-		for y := x % g; y < m.newCount; y += g {
-			if !m.twins[[2]int{x, y}] {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func gcd(a, b int) int {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return max(a, 1)
 }
 
 // track follows the loading of a new shard's guilds: READY lists them, a GUILD_CREATE for each

@@ -51,7 +51,9 @@ type shard struct {
 	dec    transport.Decompressor
 	window sendLimiter
 
-	set *shardSet // the shard set it belongs to; its events go out through set (reshard_feed.go)
+	set      *shardSet   // the shard set it belongs to; its events go out through set (reshard_feed.go)
+	barriers chan func() // flush requests of a re-shard (reshard_barrier.go)
+	fl       flusher
 }
 
 type sendReq struct {
@@ -71,6 +73,7 @@ func newShard(c *Conn, st ShardState) *shard {
 		sends:  make(chan sendReq, 64),
 		window: newSendLimiter(c.cfg.clock),
 	}
+	s.barriers = make(chan func(), 4)
 	s.stopCode.Store(int32(events.CloseNormal))
 	s.sessionID, s.resumeURL = st.SessionID, st.ResumeURL
 	s.seq.Store(st.Seq)
