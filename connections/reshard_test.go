@@ -234,6 +234,10 @@ func TestReShardUnderTraffic(t *testing.T) {
 	stop := srv.StartTraffic(fakediscord.TrafficConfig{Rate: 100, Count: 1 << 30})
 	defer stop()
 	rec.wait(t, "traffic", func(evs []stamped) bool { return countStamped(evs, "MESSAGE_CREATE") >= 200 })
+	// A presence set on every shard carries over to the new set.
+	if err := conn.UpdateStatus(ctxT(t), events.PresenceUpdate{Status: events.StatusDND}); err != nil {
+		t.Fatal(err)
+	}
 	startedAt := clk.Now()
 	if err := conn.ReShard(ctxT(t), 8); err != nil {
 		t.Fatalf("ReShard: %v", err)
@@ -302,6 +306,16 @@ func TestReShardUnderTraffic(t *testing.T) {
 	}
 	if r := obs.last(); r.Phase != events.ReShardDone || r.Duplicates == 0 || r.Suppressed != guilds {
 		t.Fatalf("observer got %+v", r)
+	}
+	if err := srv.WaitFor(ctxT(t), func(*fakediscord.Snapshot) bool {
+		for _, env := range srv.Received(7) {
+			if env.Op == events.OpPresenceUpdate && strings.Contains(string(env.D), `"dnd"`) {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("the presence was not restored on the new set: %v", err)
 	}
 	// Commands go to the new set.
 	if err := conn.UpdateStatus(ctxT(t), events.PresenceUpdate{Status: events.StatusIdle}, 7); err != nil {
