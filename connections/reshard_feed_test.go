@@ -154,3 +154,25 @@ func TestFlusher(t *testing.T) {
 		t.Fatalf("after reset: done %d, %+v", done, f.pending)
 	}
 }
+
+// The mixer reads READY and GUILD_CREATE payloads from the network while it holds events: any
+// bytes must leave it consistent, never panic.
+func FuzzMixerTrack(f *testing.F) {
+	f.Add(`{"session_id":"s","guilds":[{"id":"4194311","unavailable":true}]}`, `{"id":"4194311"}`)
+	f.Add(`{"guilds":null}`, `{"id":1}`)
+	f.Add(`{"guilds":[{"id":"x"}]}`, `[]`)
+	f.Add(`not json`, `{"id":"18446744073709551615"}`)
+	f.Fuzz(func(t *testing.T, ready, create string) {
+		m, q := newTestMixer(2)
+		m.fromNew(mixDispatch(0, events.EventReady, ready))
+		m.fromNew(mixDispatch(0, events.EventGuildCreate, create))
+		m.fromOld(mixDispatch(0, events.EventGuildCreate, create))
+		m.loaded(1)
+		m.release(map[int]bool{0: true})
+		m.fromNew(mixDispatch(0, events.EventGuildCreate, create))
+		m.finish()
+		if len(q.take()) > 4 {
+			t.Fatal("more events out than went in")
+		}
+	})
+}
