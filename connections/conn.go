@@ -49,7 +49,8 @@ type Conn struct {
 // ConnectBot asks Discord for the recommended shard count and gateway URL (GET /gateway/bot),
 // checks the session-start budget, and starts every shard, identifying through the gate in
 // bucket order. It returns once the shards are started, not when they are ready: watch out for
-// the ConnectedAllShards event.
+// the ConnectedAllShards event. When Discord closes a shard with 4011 (sharding required) the
+// connection re-shards without downtime (see the ReShard command).
 //
 // ctx bounds the runtime's whole life: cancelling it is Disconnect. The runtime sends every
 // dispatch and runtime event on out and never closes out; after Done it sends nothing more.
@@ -181,7 +182,8 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err returns why the connection ended: nil while it runs and after Close, Disconnect or ctx
 // cancellation; a *CloseError when every shard stopped on a fatal close code; an error
-// wrapping ErrReShardRequired or from GET /gateway/bot when a re-shard failed.
+// wrapping ErrReShardRequired (ConnectShards closed with 4011), or why a re-shard failed when
+// no shard of the old set was left to keep running.
 func (c *Conn) Err() error {
 	select {
 	case <-c.done:
