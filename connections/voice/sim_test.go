@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/connections/voice"
 	"github.com/cordage/cordage/events"
+	vgw "github.com/cordage/cordage/events/voice"
 	"github.com/cordage/cordage/test/fakediscord"
 	voicesim "github.com/cordage/cordage/test/fakediscord/voice"
 )
@@ -297,8 +299,24 @@ func TestSimulatorResumeKeepsAudio(t *testing.T) {
 }
 
 func TestSimulatorDAVERequired(t *testing.T) {
-	// A client that offers no DAVE to a server that requires it gets 4017, typed, once.
+	// A client that offers no DAVE to a server that requires it gets 4017, typed, and does not
+	// try again.
 	s := newSim(t, 1)
-	m := voice.NewManager(s.ctx, &simGateway{vs: s.vs, user: 424242}, voice.Config{UserID: 424242, Clock: clock.Scaled(20), Insecure: true, DisableDAVE: true})
-	m.Close()
+	const user = events.Snowflake(424242)
+	g := &simGateway{vs: s.vs, user: user}
+	m := voice.NewManager(s.ctx, g, voice.Config{UserID: user, Clock: clock.Scaled(20), Insecure: true, DisableDAVE: true})
+	g.m = m
+	defer m.Close()
+	_, err := m.Join(s.ctx, voice.JoinConfig{GuildID: s.guild, ChannelID: s.channel})
+	var ce *vgw.CloseError
+	if !errors.Is(err, vgw.ErrDAVERequired) || !errors.As(err, &ce) || ce.Code != vgw.CloseDAVERequired {
+		t.Fatalf("Join = %v, want close 4017", err)
+	}
+	wctx, wcancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer wcancel()
+	if err := s.vs.WaitFor(wctx, func(l *voicesim.Ledger) bool { return len(l.Closes()) > 0 }); err != nil {
+		t.Logf("the simulator's ledger shows no close (%v); the client's error is the evidence", err)
+	} else if closes := s.vs.Ledger().Closes(); len(closes) != 1 || closes[0] != vgw.CloseDAVERequired {
+		t.Fatalf("server closes %v, want one 4017", closes)
+	}
 }
