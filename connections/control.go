@@ -48,6 +48,7 @@ type controller struct {
 	rs        *reshardRun // a re-shard whose new set runs beside the old one
 	filter    clock.Timer // the filter window after the last swap
 	filterMix *mixer
+	flushed   []chan struct{} // closed as each new shard flushes after the swap
 }
 
 // resharding reports whether a re-shard is asked for or in progress.
@@ -91,6 +92,7 @@ func (ctl *controller) run(initial []ShardState) {
 		}
 		if ctl.filter != nil {
 			filtered = ctl.filter.C()
+			wake = ctl.filterMix.wake
 		}
 		select {
 		case <-c.ctx.Done():
@@ -102,7 +104,11 @@ func (ctl *controller) run(initial []ShardState) {
 		case n := <-c.notes:
 			ctl.handleNote(n)
 		case <-wake:
-			ctl.progress()
+			if ctl.rs != nil {
+				ctl.progress()
+			} else {
+				ctl.filterProgress()
+			}
 		case <-loaded:
 			// Every new shard is READY; guilds still missing are not waited for any longer.
 			ctl.c.log.Warn("re-shard: not every guild loaded in time; going on", zap.Duration("timeout", reshardGuildTimeout))

@@ -21,10 +21,10 @@ const (
 	// reshardDrainTimeout bounds the wait for the old shards' flushes once the new set is loaded
 	// (see mixer): an old shard that is reconnecting answers once it has resumed.
 	reshardDrainTimeout = 30 * time.Second
-	// reshardFilterWindow is how long after the swap new-set dispatches are still checked
-	// against what the old set delivered: the new set may receive a dispatch a little later
-	// than the old set did.
-	reshardFilterWindow = 30 * time.Second
+	// reshardFilterWindow bounds how long after the swap new-set dispatches are still checked
+	// against what the old set delivered (the new set may receive a dispatch later than the old
+	// set did). The check normally ends as soon as every new shard has flushed.
+	reshardFilterWindow = 2 * time.Minute
 	// reshardBaseTimeout plus one identify spacing per bucket round bounds a whole re-shard.
 	reshardBaseTimeout = 2 * time.Minute
 )
@@ -258,20 +258,25 @@ func (ctl *controller) setLoaded() {
 	}
 	rs.drainTimer = ctl.c.cfg.clock.NewTimer(reshardDrainTimeout)
 	rs.flushes = make(map[*shard]chan struct{}, len(ctl.shards))
-	mix := rs.mix
 	for _, s := range ctl.shards {
-		ch := make(chan struct{})
-		rs.flushes[s] = ch
-		done := func() {
-			close(ch)
-			mix.signal()
-		}
-		select {
-		case s.barriers <- done:
-		default:
-			// Earlier re-shards' requests fill the channel; the drain timeout covers this one.
-		}
+		rs.flushes[s] = requestFlush(s, rs.mix)
 	}
+}
+
+// requestFlush asks s to flush (see flusher); the channel closes, and mix's wake is signalled,
+// when it has.
+func requestFlush(s *shard, mix *mixer) chan struct{} {
+	ch := make(chan struct{})
+	done := func() {
+		close(ch)
+		mix.signal()
+	}
+	select {
+	case s.barriers <- done:
+	default:
+		// Earlier re-shards' requests fill the channel; a timeout covers this one.
+	}
+	return ch
 }
 
 // swap makes the new set the connection's only set.
@@ -307,6 +312,12 @@ func (ctl *controller) swap() {
 	ctl.fatalErr = nil
 	ctl.filterMix = rs.mix
 	ctl.filter = c.cfg.clock.NewTimer(reshardFilterWindow)
+	// Once a new shard has flushed, it has read every dispatch sent before now, which covers
+	// every twin of what the old set delivered.
+	ctl.flushed = ctl.flushed[:0]
+	for _, s := range ctl.shards {
+		ctl.flushed = append(ctl.flushed, requestFlush(s, rs.mix))
+	}
 	c.log.Info("re-shard done", zap.Int("old", rs.old), zap.Int("new", rs.new), zap.Duration("took", took),
 		zap.Int("held", stats.peakHeld), zap.Int("released", released), zap.Int("duplicates", stats.duplicates))
 	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardDone, Old: rs.old, New: rs.new, Took: took,
@@ -356,13 +367,29 @@ func (ctl *controller) reshardFailed(old, count int, reason string, replies []ch
 	}
 }
 
-// endFilter ends the filter window of the last re-shard: the set's events go straight out.
+// filterProgress ends the filter once every new shard has flushed.
+func (ctl *controller) filterProgress() {
+	if ctl.filter == nil {
+		return
+	}
+	for _, ch := range ctl.flushed {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+	ctl.endFilter()
+}
+
+// endFilter ends the filter of the last re-shard: the set's events go straight out.
 func (ctl *controller) endFilter() {
 	if ctl.filter == nil {
 		return
 	}
 	ctl.filter.Stop()
 	ctl.filter = nil
+	ctl.flushed = nil
 	ctl.filterMix.finish()
 	ctl.filterMix = nil
 	ctl.set.tap.Store(nil)

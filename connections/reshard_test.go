@@ -223,8 +223,6 @@ func TestReShardUnderTraffic(t *testing.T) {
 	heartbeat := 41250 * time.Millisecond
 	// A gentler scale than the other tests: the pause is measured on the clock, and on a
 	// loaded machine a goroutine that waits a second for a CPU is 20 s of clock at scale 20.
-	// The re-shard's own windows (drain timeout, filter window) are clock time too, and at
-	// scale 20 a busy machine's readers can lag behind them.
 	clk := clock.Scaled(4)
 	srv := newServer(t, clk, fakediscord.WithGuilds(guilds), fakediscord.WithShardCount(4),
 		fakediscord.WithMaxConcurrency(4), fakediscord.WithHeartbeatInterval(heartbeat))
