@@ -351,3 +351,61 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestCloseStopsSendAndLeaves(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.join(t)
+	frames := make(chan []byte) // never fed: Send waits for the first frame
+	errc := make(chan error, 1)
+	go func() { errc <- c.Send(context.Background(), frames) }()
+	c.Close()
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send after Close = %v", err)
+	}
+	if _, ok := <-c.Packets(); ok {
+		t.Fatal("Packets not closed")
+	}
+	if _, ok := <-c.Events(); ok {
+		for range c.Events() {
+		}
+	}
+	c.Close() // twice is fine
+	if n := h.gw.callCount(); n != 2 {
+		t.Fatalf("%d gateway calls, want join and one leave", n)
+	}
+}
+
+func TestFatalCloseLeavesChannel(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.join(t)
+	awaitEvent[Connected](t, c, 5*time.Second)
+	h.fv.closeWith(vgw.CloseCallTerminated)
+	awaitDone(t, c, 5*time.Second)
+	if n := h.gw.callCount(); n != 2 || h.gw.calls[1].ChannelID != nil {
+		t.Fatalf("gateway calls %+v, want join then leave", h.gw.calls)
+	}
+	if h.m.Conn(testGuild) != nil {
+		t.Fatal("ended connection still registered")
+	}
+	// The guild can be joined again.
+	c2 := h.join(t)
+	c2.Close()
+}
+
+func TestManagerContextStopsEverything(t *testing.T) {
+	fv := newFakeVoice(t)
+	gw := &fakeGateway{endpoint: fv.Endpoint()}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := NewManager(ctx, gw, Config{UserID: testBot, Insecure: true, Clock: clock.Scaled(100), DisableDAVE: true})
+	gw.m = m
+	c, err := m.Join(ctx, JoinConfig{GuildID: testGuild, ChannelID: testChannel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	awaitDone(t, c, 5*time.Second)
+	m.Close() // waits; goleak checks that nothing is left
+	if _, err := m.Join(context.Background(), JoinConfig{GuildID: testGuild, ChannelID: testChannel}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Join after the context ended = %v", err)
+	}
+}

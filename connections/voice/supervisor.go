@@ -23,6 +23,11 @@ func (c *Conn) run(cr credSnapshot) {
 	defer func() {
 		c.setTransport(nil) // stops the UDP reader
 		c.wg.Wait()
+		// Ended by itself (not Close): leave the channel, so that Discord does not show the bot
+		// in it; after a 4014 or a kick it is already out.
+		if err := c.Err(); err != nil && !errors.Is(err, ErrDisconnected) && c.left.CompareAndSwap(false, true) {
+			c.leave()
+		}
 		c.finishOnce()
 		c.m.wg.Done()
 	}()
