@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -95,10 +96,8 @@ func (s *shard) connect(release func()) outcome {
 	in := make(chan inMsg, 16)
 	connDone := make(chan struct{})
 	readerDone := make(chan struct{})
-	s.c.wg.Go(func() {
-		defer close(readerDone)
-		s.read(ws, in, connDone)
-	})
+	s.c.wg.Add(1)
+	go newReader(s, in, connDone, readerDone).run(ws)
 	out := s.serve(ws, in, &release)
 	close(connDone)
 	ws.Close()
@@ -366,66 +365,137 @@ func (s *shard) closeWS(ws *websocket.Conn, code events.CloseCode, text string) 
 	_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 }
 
-// read is the connection's reader: it never waits on the consumer (dispatches go to the
-// queue, which does not block) and stops when the socket fails.
-func (s *shard) read(ws *websocket.Conn, in chan<- inMsg, connDone <-chan struct{}) {
-	pass := func(m inMsg) bool {
-		select {
-		case in <- m:
-			return true
-		case <-connDone:
+// run is the connection's reader: it never waits on the consumer (dispatches go to the
+// queue, which does not block) and stops when the socket fails. It closes r.done when it
+// has stopped.
+//
+// Its own frame stays small and the work on a message happens in handle: this goroutine
+// spends an idle shard's life blocked in the socket read, and a shallow stack there lets the
+// runtime shrink it to 4 KiB.
+func (r *reader) run(ws *websocket.Conn) {
+	for {
+		r.idle()
+		mt, rd, err := ws.NextReader()
+		if err == nil {
+			err = r.readFrame(rd)
+		}
+		if err != nil || !r.handle(mt) {
+			r.stop(err)
+			return
+		}
+	}
+}
+
+//go:noinline
+func newReader(s *shard, in chan<- inMsg, connDone <-chan struct{}, readerDone chan<- struct{}) *reader {
+	return &reader{s: s, in: in, connDone: connDone, done: readerDone}
+}
+
+// stop ends the reader; err is the read error that ended it, if any.
+//
+//go:noinline
+func (r *reader) stop(err error) {
+	if err != nil {
+		r.pass(inMsg{kind: inReadError, err: err})
+	}
+	r.idle()
+	close(r.done)
+	r.s.c.wg.Done()
+}
+
+// reader is one connection's reader state.
+type reader struct {
+	s        *shard
+	in       chan<- inMsg
+	connDone <-chan struct{}
+	done     chan<- struct{} // closed when the reader has stopped
+	frame    *frameBuf       // the current websocket message, borrowed from frameBufs
+	replayed int             // dispatches since the connection opened, for ShardResumed
+}
+
+// frameBuf carries a websocket message buffer through frameBufs.
+type frameBuf struct{ b []byte }
+
+// frameBufs lends websocket message buffers to readers while they handle a message, so that
+// an idle connection holds none. Buffers over maxLentFrame are not taken back.
+var frameBufs sync.Pool
+
+const maxLentFrame = 64 << 10
+
+// idle gives back what the reader does not need while it waits for the next frame.
+func (r *reader) idle() {
+	if r.s.dec != nil {
+		r.s.dec.Release()
+	}
+	if f := r.frame; f != nil {
+		r.frame = nil
+		if cap(f.b) <= maxLentFrame {
+			f.b = f.b[:0]
+			frameBufs.Put(f)
+		}
+	}
+}
+
+func (r *reader) readFrame(rd io.Reader) error {
+	f, _ := frameBufs.Get().(*frameBuf)
+	if f == nil {
+		f = new(frameBuf)
+	}
+	r.frame = f
+	var err error
+	f.b, err = readMessage(f.b, rd)
+	return err
+}
+
+func (r *reader) pass(m inMsg) bool {
+	select {
+	case r.in <- m:
+		return true
+	case <-r.connDone:
+		return false
+	}
+}
+
+// handle decodes and delivers the message in r.frame; false means the reader stops.
+//
+//go:noinline
+func (r *reader) handle(mt int) bool {
+	s := r.s
+	msg := r.frame.b
+	if s.dec != nil && mt == websocket.BinaryMessage {
+		m, ok, err := s.dec.Decode(msg)
+		if err != nil {
+			r.pass(inMsg{kind: inCorrupt, err: err})
 			return false
 		}
+		if !ok {
+			return true
+		}
+		msg = m
 	}
-	replayed := 0
-	var buf []byte
-	for {
-		mt, r, err := ws.NextReader()
-		if err == nil {
-			buf, err = readMessage(buf, r)
+	env, m, err := classify(msg)
+	switch {
+	case err != nil && m.kind == inCorrupt:
+		r.pass(m)
+		return false
+	case err != nil:
+		s.log.Warn("undecodable gateway message", zap.Int("bytes", len(msg)), zap.Error(err))
+		return true
+	case m.kind == inIgnore:
+		if ce := s.log.Check(zap.DebugLevel, "ignoring unknown opcode"); ce != nil {
+			ce.Write(zap.Stringer("op", env.Op))
 		}
-		if err != nil {
-			pass(inMsg{kind: inReadError, err: err})
-			return
+		return true
+	case m.kind == inDispatch:
+		// D points into a buffer the next read reuses; the event gets its own copy.
+		env.D = bytes.Clone(env.D)
+		k, ok := s.dispatch(env, &r.replayed)
+		if !ok {
+			return true
 		}
-		msg := buf
-		if s.dec != nil && mt == websocket.BinaryMessage {
-			m, ok, err := s.dec.Decode(buf)
-			if err != nil {
-				pass(inMsg{kind: inCorrupt, err: err})
-				return
-			}
-			if !ok {
-				continue
-			}
-			msg = m
-		}
-		env, m, err := classify(msg)
-		switch {
-		case err != nil && m.kind == inCorrupt:
-			pass(m)
-			return
-		case err != nil:
-			s.log.Warn("undecodable gateway message", zap.Int("bytes", len(msg)), zap.Error(err))
-			continue
-		case m.kind == inIgnore:
-			if ce := s.log.Check(zap.DebugLevel, "ignoring unknown opcode"); ce != nil {
-				ce.Write(zap.Stringer("op", env.Op))
-			}
-			continue
-		case m.kind == inDispatch:
-			// D points into a buffer the next read reuses; the event gets its own copy.
-			env.D = bytes.Clone(env.D)
-			k, ok := s.dispatch(env, &replayed)
-			if !ok {
-				continue
-			}
-			m.kind = k
-		}
-		if !pass(m) {
-			return
-		}
+		m.kind = k
 	}
+	return r.pass(m)
 }
 
 // classify decodes one gateway message and says what the reader does with it. A message that

@@ -1,6 +1,9 @@
 package transport
 
-import "errors"
+import (
+	"errors"
+	"sync"
+)
 
 // Decompressor turns websocket binary frames into whole gateway messages.
 type Decompressor interface {
@@ -11,6 +14,11 @@ type Decompressor interface {
 	// is broken for good; the caller drops the connection and calls Reset before using it on
 	// a new connection.
 	Decode(frame []byte) (msg []byte, ok bool, err error)
+	// Release says the caller is done with the last message (the slice is invalid from now
+	// on): until the next Decode the decompressor lends its message buffer to other
+	// connections, so an idle connection holds none. The runtime calls it before it waits for
+	// the next frame.
+	Release()
 	// Reset gives fresh state for a new connection (resume included).
 	Reset()
 	// Close releases resources. Decode after Close fails; Close is idempotent.
@@ -53,4 +61,38 @@ func growBuf(buf []byte, want, limit int) []byte {
 	nb := make([]byte, len(buf), newCap)
 	copy(nb, buf)
 	return nb
+}
+
+// lentBuf carries a message buffer through a bufPool; the decoder that holds the buffer holds
+// its lentBuf too, so lending and borrowing allocate nothing once warm.
+type lentBuf struct{ b []byte }
+
+// bufPool lends message buffers to decoders between messages. Buffers over max are not
+// taken back.
+type bufPool struct {
+	p   sync.Pool
+	max int
+}
+
+// take returns a buffer (empty, possibly nil) and its carrier.
+func (bp *bufPool) take() ([]byte, *lentBuf) {
+	h, _ := bp.p.Get().(*lentBuf)
+	if h == nil {
+		return nil, new(lentBuf)
+	}
+	b := h.b
+	h.b = nil
+	return b[:0], h
+}
+
+// give lends buf out again; the caller keeps neither buf nor h.
+func (bp *bufPool) give(buf []byte, h *lentBuf) {
+	if cap(buf) == 0 || cap(buf) > bp.max {
+		return
+	}
+	if h == nil {
+		h = new(lentBuf)
+	}
+	h.b = buf[:0]
+	bp.p.Put(h)
 }

@@ -61,9 +61,10 @@ type zlibStream struct {
 	backup *history // a copy of the window, kept once messages were split (or without win)
 	splits bool     // a message of this shard's streams came split over frames
 
-	pending []byte // compressed bytes of an unfinished message
-	out     []byte // inflated message, lent to the caller until the next Decode
-	lastLen int    // length of the previous message, for the buffer retention policy
+	pending []byte   // compressed bytes of an unfinished message
+	out     []byte   // inflated message, lent to the caller until Release or the next Decode
+	outH    *lentBuf // out's carrier while out is borrowed from zlibBufs
+	lastLen int      // length of the previous message, for the buffer retention policy
 
 	headerDone bool // the 2-byte zlib header has been consumed
 	dead       bool // fr latched an error and must be restarted before use
@@ -128,6 +129,17 @@ func (z *zlibStream) Close() {
 	z.out = nil
 }
 
+// zlibBufs lends zlib-stream message buffers between messages.
+var zlibBufs = bufPool{max: retainBuf}
+
+func (z *zlibStream) Release() {
+	if z.lastLen > retainBuf {
+		return // big messages come in bursts (startup): keep the big buffer for the next
+	}
+	zlibBufs.give(z.out, z.outH)
+	z.out, z.outH = nil, nil
+}
+
 // shrink drops buf when it is larger than retainBuf and the last message did not need it.
 func shrink(buf []byte, lastLen int) []byte {
 	if cap(buf) > retainBuf && lastLen <= retainBuf {
@@ -156,6 +168,9 @@ func (z *zlibStream) fail(err error) {
 }
 
 func (z *zlibStream) decode(frame []byte) ([]byte, bool, error) {
+	if z.out == nil {
+		z.out, z.outH = zlibBufs.take()
+	}
 	z.out = shrink(z.out, z.lastLen)
 	z.out = z.out[:0]
 

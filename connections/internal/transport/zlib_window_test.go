@@ -148,3 +148,32 @@ func TestZlibSplitThenFakeSuffix(t *testing.T) {
 	}
 	equalMessages(t, got, msgs)
 }
+
+// TestReleaseLendsBuffer: after Release an idle decoder holds no message buffer, and decoding
+// goes on correctly with a borrowed one (several decoders sharing the pool).
+func TestReleaseLendsBuffer(t *testing.T) {
+	msgs := steadyMessages(5, 30)
+	for name, mk := range map[string]func() (Decompressor, [][]byte){
+		"zlib": func() (Decompressor, [][]byte) { return NewZlibStream(0), zlibChunks(t, msgs, 6, false) },
+		"zstd": func() (Decompressor, [][]byte) { return NewZstdStream(0), zstdChunks(t, msgs) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			a, chunks := mk()
+			b, _ := mk()
+			defer a.Close()
+			defer b.Close()
+			for i, c := range chunks {
+				for _, d := range []Decompressor{a, b} {
+					msg, ok, err := d.Decode(c)
+					if err != nil || !ok || !bytes.Equal(msg, msgs[i]) {
+						t.Fatalf("message %d: ok=%v err=%v", i, ok, err)
+					}
+					d.Release()
+					if _, o := bufCaps(d); o != 0 {
+						t.Fatalf("message %d: %d bytes of buffer held after Release", i, o)
+					}
+				}
+			}
+		})
+	}
+}

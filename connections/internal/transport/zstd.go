@@ -47,6 +47,7 @@ type zstdStream struct {
 
 	pending []byte // bytes after the last consumed block, or an unfinished message
 	out     []byte
+	outH    *lentBuf // out's carrier while out is borrowed from zstdBufs
 	lastLen int
 
 	err    error
@@ -112,6 +113,18 @@ func (z *zstdStream) Close() {
 	z.out = nil
 }
 
+// zstdBufs lends zstd-stream message buffers (at least one block's room, 128 KiB) between
+// messages.
+var zstdBufs = bufPool{max: retainBuf + minZstdRoom}
+
+func (z *zstdStream) Release() {
+	if z.lastLen > retainBuf {
+		return // big messages come in bursts (startup): keep the big buffer for the next
+	}
+	zstdBufs.give(z.out, z.outH)
+	z.out, z.outH = nil, nil
+}
+
 func (z *zstdStream) Decode(frame []byte) ([]byte, bool, error) {
 	if z.err != nil {
 		return nil, false, z.err
@@ -130,6 +143,9 @@ func (z *zstdStream) Decode(frame []byte) ([]byte, bool, error) {
 const minZstdRoom = zstdMaxBlockSize + 1
 
 func (z *zstdStream) decode(frame []byte) ([]byte, bool, error) {
+	if z.out == nil {
+		z.out, z.outH = zstdBufs.take()
+	}
 	if cap(z.out) > retainBuf+minZstdRoom && z.lastLen <= retainBuf {
 		z.out = nil
 	}
