@@ -262,3 +262,17 @@ func TestRedaction(t *testing.T) {
 		t.Fatalf("secret leaked:\n%s", text)
 	}
 }
+
+func TestMalformedReadyIsTyped(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxRetries = 2 })
+	h.fv.badReady.Store(true)
+	_, err := h.m.Join(h.ctx, JoinConfig{GuildID: testGuild, ChannelID: testChannel})
+	var me *vgw.MalformedError
+	var re *RetryError
+	if !errors.As(err, &re) || !errors.As(err, &me) || me.Decoder != "voice.Ready" || me.Offset <= 0 || !errors.Is(err, vgw.ErrMalformed) {
+		t.Fatalf("Join = %v, want a RetryError around a MalformedError from voice.Ready", err)
+	}
+	if ids, _ := h.fv.counts(); ids != 3 {
+		t.Fatalf("%d identifies, want 3 (1 + 2 retries)", ids)
+	}
+}

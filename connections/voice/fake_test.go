@@ -37,6 +37,7 @@ type fakeVoice struct {
 	daveVersion int
 	noAck       atomic.Bool
 	noDiscovery atomic.Bool
+	badReady    atomic.Bool
 	// onIdentify, when set, decides what happens after an identify: return a close code to
 	// close with instead of Ready (0: carry on).
 	onIdentify func(n int) vgw.CloseCode
@@ -177,6 +178,10 @@ func (f *fakeVoice) handle(ws *websocket.Conn, env vgw.Envelope) {
 		ssrc := f.ssrc
 		f.mu.Unlock()
 		port := f.udp.LocalAddr().(*net.UDPAddr).Port
+		if f.badReady.Load() {
+			f.push(vgw.OpReady, map[string]any{"ssrc": "not a number"}, true)
+			return
+		}
 		f.push(vgw.OpReady, vgw.Ready{SSRC: ssrc, IP: "127.0.0.1", Port: uint16(port), Modes: f.modes}, true)
 	case vgw.OpSelectProtocol:
 		var sp vgw.SelectProtocol

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -318,5 +319,71 @@ func TestSimulatorDAVERequired(t *testing.T) {
 		t.Logf("the simulator's ledger shows no close (%v); the client's error is the evidence", err)
 	} else if closes := s.vs.Ledger().Closes(); len(closes) != 1 || closes[0] != vgw.CloseDAVERequired {
 		t.Fatalf("server closes %v, want one 4017", closes)
+	}
+}
+
+// TestSimulatorResumeReplaysSpeaking: the speaking event that maps the listener's SSRC is lost
+// on the wire (the simulator keeps it in its replay buffer), so the bot cannot attribute the
+// listener's audio; after the connection drops, the resume replays the event and audio flows.
+func TestSimulatorResumeReplaysSpeaking(t *testing.T) {
+	s := newSim(t, 0, voicesim.WithUndocumentedOps(false))
+	bot := s.join(t, s.bot)
+	lis := s.join(t, s.listener)
+	// The listener's arrival (op 11) is the last message before the one to lose.
+	deadline := time.After(20 * time.Second)
+	for arrived := false; !arrived; {
+		select {
+		case ev := <-bot.Events():
+			if uc, ok := ev.(voice.UsersConnected); ok && slices.Contains(uc.UserIDs, listenerID) {
+				arrived = true
+			}
+		case <-deadline:
+			t.Fatal("the bot never heard of the listener")
+		}
+	}
+	if err := s.vs.Faults().DropWS(s.bot.UserID(), 1); err != nil {
+		t.Fatal(err)
+	}
+	// One uninterrupted stretch (a pause would send speaking again, and speaking 0 maps the SSRC
+	// too): 2000 frames queued up front.
+	ctx, cancel := context.WithCancel(s.ctx)
+	frames := make(chan []byte, 2000)
+	for range cap(frames) {
+		frames <- frame(1)
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- lis.Send(ctx, frames) }()
+	waitStat(t, func() bool { return bot.Stats().PacketsUnknownSSRC >= 3 })
+	if got := bot.Stats().PacketsReceived; got != 0 {
+		l, _ := s.vs.Ledger().Session(s.bot.UserID())
+		t.Fatalf("%d packets attributed without a speaking event; bot was sent %+v", got, l.Sent)
+	}
+	if err := s.vs.Faults().Drop(s.bot.UserID()); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.After(20 * time.Second)
+	for heard := false; !heard; {
+		select {
+		case p := <-bot.Packets():
+			heard = p.UserID == listenerID
+		case <-deadline:
+			t.Fatalf("no audio after the resume: %+v", bot.Stats())
+		}
+	}
+	cancel()
+	<-sent
+	if l, ok := s.vs.Ledger().Session(s.bot.UserID()); !ok || len(l.Resumes) != 1 {
+		t.Fatalf("bot session: %+v", l.Resumes)
+	}
+}
+
+func waitStat(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10 s")
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
