@@ -229,3 +229,68 @@ func TestGoClientAndPeerCommitRace(t *testing.T) {
 	t.Logf("commits won: davey %d, Go %d", wins[true], wins[false])
 	mixedBurst(t, g, p)
 }
+
+// transitionLoss bounds the frames a receiver may fail to decrypt around one membership change
+// while audio flows: a sender that switched to the new epoch's key can reach a receiver a few
+// milliseconds before that receiver has processed the same commit. (discord.js tolerates 36
+// failures per transition before it gives up on one.)
+const transitionLoss = 10
+
+// TestGoClientAndPeerAudioAcrossChanges: the Go client and the peer stream six seconds of
+// audio each while a third member joins and leaves. Every frame arrives, except at most a few
+// per change that came under the new epoch's key before the receiver had the commit; the counts
+// are logged.
+func TestGoClientAndPeerAudioAcrossChanges(t *testing.T) {
+	node := requireNode(t)
+	vs := newServer(t)
+	g := startGoClient(t, vs)
+	p := g.joinPeer(node, 9401, "")
+	auth := waitEpochOf(t, 1, 2, p)
+	g.waitAuth(auth)
+	mixedBurst(t, g, p) // both speak; counters from here on are the stream's
+
+	const n = 300 // six seconds: the two changes take well under one each
+	g.reset()
+	undecrypt := g.conn.Stats().PacketsUndecrypt
+	p.p.setMark()
+	p.p.command(map[string]any{"cmd": "reset"})
+	p.p.waitFor(stepWait, "reset", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), stepWait)
+	defer cancel()
+	sent := make(chan error, 1)
+	go func() { sent <- g.send(ctx, g.next, n) }()
+	p.p.command(map[string]any{"cmd": "send", "count": n})
+
+	g.waitCount(p.id, 40)
+	q := g.joinPeer(node, 9402, "never")
+	auth = waitEpochOf(t, 2, 3, p, q)
+	g.waitAuth(auth)
+	g.waitCount(p.id, 120)
+	p.p.setMark()
+	vs.Leave(g.guild, q.id)
+	auth = waitEpochOf(t, 3, 2, p)
+	g.waitAuth(auth)
+	if got := g.count(p.id); got >= n {
+		t.Fatalf("the membership changes took longer than the stream (the Go client already has all %d frames)", got)
+	}
+
+	if err := <-sent; err != nil {
+		t.Fatalf("Go client Send: %v", err)
+	}
+	p.p.waitFor(stepWait, "sent", func(e peerEvent) bool { return e.Last == p.next+n-1 })
+	p.p.waitFor(stepWait, "silence", silenceFrom(g.id))
+	g.waitSilence(p.id)
+
+	s := p.p.stats()
+	r := s.Recv[g.id.String()]
+	goGot := g.count(p.id)
+	goLost := int(g.conn.Stats().PacketsUndecrypt - undecrypt)
+	t.Logf("peer got %d of the Go client's %d frames (%d undecryptable); Go client got %d of the peer's (%d undecryptable)",
+		r.Distinct, n, r.Undecryptable, goGot, goLost)
+	if r.Distinct+r.Undecryptable != n || r.Dupes != 0 || r.Undecryptable > 2*transitionLoss {
+		t.Errorf("peer from the Go client: %s", s.Raw)
+	}
+	if goGot+goLost != n || goLost > 2*transitionLoss {
+		t.Errorf("Go client from the peer: %d frames and %d undecryptable, want %d in all, at most %d undecryptable", goGot, goLost, n, 2*transitionLoss)
+	}
+}

@@ -285,6 +285,47 @@ func (c *goClient) waitFrom(user events.Snowflake, first, n int) {
 	}
 }
 
+// count is how many distinct numbered frames the Go client has from user since the last reset.
+func (c *goClient) count(user events.Snowflake) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.got[user]; r != nil {
+		return len(r.seen)
+	}
+	return 0
+}
+
+// waitCount waits until the Go client has n distinct numbered frames from user.
+func (c *goClient) waitCount(user events.Snowflake, n int) {
+	c.t.Helper()
+	c.waitUntil(func(r *goRecv) bool { return len(r.seen) >= n }, "frames from %d", user)
+}
+
+// waitSilence waits until the Go client has had five silence frames from user: a stretch ended.
+func (c *goClient) waitSilence(user events.Snowflake) {
+	c.t.Helper()
+	c.waitUntil(func(r *goRecv) bool { return r.silence >= 5 }, "silence from %d", user)
+}
+
+func (c *goClient) waitUntil(ok func(*goRecv) bool, what string, user events.Snowflake) {
+	c.t.Helper()
+	deadline := time.After(stepWait)
+	for {
+		c.mu.Lock()
+		r, ch := c.got[user], c.changed
+		done := r != nil && ok(r)
+		c.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			c.t.Fatalf("Go client: no "+what+" within %v (stats %+v)", user, stepWait, c.conn.Stats())
+		}
+	}
+}
+
 func maps(m map[int]int) map[int]int {
 	c := make(map[int]int, len(m))
 	for k, v := range m {
