@@ -118,6 +118,9 @@ func runIdleChild() (code int) {
 		os.Stdout.Write(raw)
 		code = 0
 	}()
+	if os.Getenv("CORDAGE_BENCH_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1 // every allocation, so small per-shard objects show up
+	}
 	f := strings.Split(os.Getenv("CORDAGE_BENCH_IDLE"), ",")
 	comp, name := f[0], f[1]
 	n, _ := strconv.Atoi(f[2])
