@@ -87,22 +87,19 @@ func BenchmarkSendLoop(b *testing.B) {
 	wg.Wait()
 }
 
-// BenchmarkReceive opens one packet and hands out its Opus (transport decryption, SSRC lookup,
-// the slab copy).
+// BenchmarkReceive runs the UDP reader's path for one datagram: transport decryption, SSRC
+// lookup, the slab copy, the hand-off on Packets.
 func BenchmarkReceive(b *testing.B) {
 	c, _ := newOfflineConn(b, clock.Real())
 	tr := c.transport()
 	c.ssrcs.set(99, events.Snowflake(5))
 	se, _ := rtp.NewSealer(vgw.ModeAES256GCMRTPSize, testKey)
 	pkt := se.Seal(nil, &rtp.Header{PayloadType: rtp.PayloadTypeOpus, SSRC: 99}, benchFrame)
-	plain := make([]byte, maxDatagram)
-	dec := make([]byte, maxDatagram)
-	var sl slab
+	r := receiver{c: c, tr: tr, plain: make([]byte, maxDatagram), dec: make([]byte, maxDatagram)}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := c.openPacket(tr, pkt, plain, dec, &sl); !ok {
-			b.Fatal("packet did not open")
-		}
+		r.datagram(pkt)
+		<-c.packets
 	}
 }
 

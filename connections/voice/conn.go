@@ -242,9 +242,12 @@ func (c *Conn) setE2EE(d e2ee) {
 
 // ssrcMap maps SSRCs to users, from speaking events; the UDP reader reads it per packet.
 type ssrcMap struct {
-	mu sync.RWMutex
-	m  map[uint32]events.Snowflake
+	mu  sync.RWMutex
+	m   map[uint32]events.Snowflake
+	ver atomic.Uint64 // bumps on every change, so the UDP reader knows when to look again
 }
+
+func (s *ssrcMap) version() uint64 { return s.ver.Load() }
 
 func (s *ssrcMap) get(ssrc uint32) (events.Snowflake, bool) {
 	s.mu.RLock()
@@ -256,6 +259,7 @@ func (s *ssrcMap) get(ssrc uint32) (events.Snowflake, bool) {
 func (s *ssrcMap) set(ssrc uint32, u events.Snowflake) {
 	s.mu.Lock()
 	s.m[ssrc] = u
+	s.ver.Add(1)
 	s.mu.Unlock()
 }
 
@@ -266,5 +270,6 @@ func (s *ssrcMap) removeUser(u events.Snowflake) {
 			delete(s.m, k)
 		}
 	}
+	s.ver.Add(1)
 	s.mu.Unlock()
 }

@@ -297,9 +297,8 @@ func TestReceiveDemux(t *testing.T) {
 	c := h.join(t)
 	sendAndCheck(t, h, c, 1) // teaches the fake our UDP address
 	const other = events.Snowflake(5151)
-	// Before a speaking event maps SSRC 9 the packet has no user: dropped and counted.
+	// Before a speaking event maps SSRC 9 its packet has no user: it is held, not dropped.
 	h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: 1, Timestamp: 960, SSRC: 9}, []byte{1, 2, 3})
-	waitFor(t, func() bool { return c.Stats().PacketsUnknownSSRC == 1 })
 	h.fv.push(vgw.OpSpeaking, vgw.Speaking{Speaking: SpeakingMicrophone, SSRC: 9, UserID: other}, true)
 	if ev := awaitEvent[SpeakingUpdate](t, c, 5*time.Second); ev.UserID != other || ev.SSRC != 9 {
 		t.Fatalf("speaking event = %+v", ev)
@@ -313,14 +312,19 @@ func TestReceiveDemux(t *testing.T) {
 	h.fv.sendRTP(hx, []byte{0x10, 0xAB, 0, 0, 7, 8, 9})
 	// Garbage fails to open: counted.
 	h.fv.sendRaw([]byte{0x80, 0x78, 0, 3, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20})
-	var p Packet
-	select {
-	case p = <-c.Packets():
-	case <-time.After(5 * time.Second):
-		t.Fatal("no packet")
-	}
-	if p.UserID != other || p.SSRC != 9 || p.Seq != 2 || p.Timestamp != 1920 || !bytes.Equal(p.Opus, []byte{7, 8, 9}) {
-		t.Fatalf("packet = %+v", p)
+	for i, want := range []Packet{
+		{UserID: other, SSRC: 9, Seq: 1, Timestamp: 960, Opus: []byte{1, 2, 3}}, // the held one
+		{UserID: other, SSRC: 9, Seq: 2, Timestamp: 1920, Opus: []byte{7, 8, 9}},
+	} {
+		var p Packet
+		select {
+		case p = <-c.Packets():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no packet %d", i)
+		}
+		if p.UserID != want.UserID || p.SSRC != want.SSRC || p.Seq != want.Seq || p.Timestamp != want.Timestamp || !bytes.Equal(p.Opus, want.Opus) {
+			t.Fatalf("packet %d = %+v, want %+v", i, p, want)
+		}
 	}
 	waitFor(t, func() bool { return c.Stats().PacketsUndecrypt == 1 })
 	// A reader that does not read: the buffer (4) fills, the rest is dropped and counted,
@@ -328,10 +332,16 @@ func TestReceiveDemux(t *testing.T) {
 	for i := range 10 {
 		h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: uint16(10 + i), SSRC: 9}, []byte{byte(i)})
 	}
-	waitFor(t, func() bool { s := c.Stats(); return s.PacketsReceived+s.PacketsDropped == 11 })
-	if s := c.Stats(); s.PacketsReceived != 5 || s.PacketsDropped != 6 {
+	waitFor(t, func() bool { s := c.Stats(); return s.PacketsReceived+s.PacketsDropped == 12 })
+	if s := c.Stats(); s.PacketsReceived != 6 || s.PacketsDropped != 6 || s.PacketsUnknownSSRC != 0 {
 		t.Fatalf("stats = %+v", s)
 	}
+	// A packet from an SSRC nobody ever maps is dropped (and counted) once it is a second old.
+	h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: 1, SSRC: 10}, []byte{1})
+	waitFor(t, func() bool {
+		h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: 99, SSRC: 9}, []byte{1}) // wakes the reader
+		return c.Stats().PacketsUnknownSSRC == 1
+	})
 	h.fv.push(vgw.OpClientDisconnect, vgw.ClientDisconnect{UserID: other}, true)
 	if ev := awaitEvent[UserDisconnected](t, c, 5*time.Second); ev.UserID != other {
 		t.Fatalf("disconnect = %+v", ev)

@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cordage/cordage/events"
+
 	"github.com/cordage/cordage/connections/voice/rtp"
 	vgw "github.com/cordage/cordage/events/voice"
 )
@@ -161,10 +163,8 @@ func (c *Conn) startReceive(tr *transport) {
 // receive reads datagrams until the transport closes. It never waits for the reader of
 // Packets: a full channel drops the packet and counts it.
 func (c *Conn) receive(tr *transport) {
+	r := receiver{c: c, tr: tr, plain: make([]byte, maxDatagram), dec: make([]byte, maxDatagram)}
 	buf := make([]byte, maxDatagram)
-	plain := make([]byte, maxDatagram)
-	dec := make([]byte, maxDatagram)
-	var sl slab
 	for {
 		n, err := tr.conn.Read(buf)
 		if err != nil {
@@ -178,44 +178,100 @@ func (c *Conn) receive(tr *transport) {
 			}
 			continue // e.g. ICMP unreachable reported on a connected socket
 		}
-		if p, ok := c.openPacket(tr, buf[:n], plain, dec, &sl); ok {
-			select {
-			case c.packets <- p:
-				c.stats.received.Add(1)
-			default:
-				c.stats.dropped.Add(1)
-			}
-		}
+		r.datagram(buf[:n])
 	}
 }
 
-// openPacket removes transport and DAVE encryption from one datagram. ok is false for RTCP,
-// packets that fail to open and packets from an SSRC no speaking event has mapped.
-func (c *Conn) openPacket(tr *transport, b, plain, dec []byte, sl *slab) (Packet, bool) {
+const (
+	// maxHeld is how many packets from SSRCs without a speaking event are kept, and holdFor
+	// how long: audio and op 5 travel on different sockets, so a speaker's first packets can
+	// arrive before the event that says whose they are.
+	maxHeld = 64
+	holdFor = time.Second
+)
+
+// receiver is the UDP reader's state.
+type receiver struct {
+	c          *Conn
+	tr         *transport
+	plain, dec []byte
+	sl         slab
+	held       []heldPacket
+	heldVer    uint64
+}
+
+// heldPacket is a transport-opened packet waiting for its SSRC's user.
+type heldPacket struct {
+	hdr     rtp.Header
+	payload []byte // still DAVE-encrypted
+	at      time.Time
+}
+
+func (r *receiver) datagram(b []byte) {
+	c := r.c
 	if rtp.IsRTCP(b) {
-		return Packet{}, false
+		return
 	}
-	p, err := tr.opener.Open(plain[:0], b)
+	p, err := r.tr.opener.Open(r.plain[:0], b)
 	if err != nil {
 		c.stats.undecrypt.Add(1)
-		return Packet{}, false
+		return
 	}
-	user, ok := c.ssrcs.get(p.Header.SSRC)
-	if !ok {
+	if len(r.held) > 0 {
+		r.release() // first, so that a speaker's packets stay in order
+	}
+	if user, ok := c.ssrcs.get(p.Header.SSRC); ok {
+		r.deliver(user, &p.Header, p.Payload)
+	} else if len(r.held) < maxHeld {
+		r.held = append(r.held, heldPacket{hdr: p.Header, payload: append([]byte(nil), p.Payload...), at: c.clk.Now()})
+	} else {
 		c.stats.unknownSSRC.Add(1)
-		return Packet{}, false
 	}
-	opus := p.Payload
+}
+
+// release delivers held packets whose SSRC has been mapped since, and drops expired ones.
+func (r *receiver) release() {
+	c := r.c
+	ver := c.ssrcs.version()
+	now := c.clk.Now()
+	if ver == r.heldVer && now.Sub(r.held[0].at) < holdFor {
+		return
+	}
+	r.heldVer = ver
+	kept := r.held[:0]
+	for _, h := range r.held {
+		switch user, ok := c.ssrcs.get(h.hdr.SSRC); {
+		case ok:
+			r.deliver(user, &h.hdr, h.payload)
+		case now.Sub(h.at) >= holdFor:
+			c.stats.unknownSSRC.Add(1)
+		default:
+			kept = append(kept, h)
+		}
+	}
+	clear(r.held[len(kept):])
+	r.held = kept
+}
+
+// deliver removes DAVE encryption and hands the packet to Packets without waiting.
+func (r *receiver) deliver(user events.Snowflake, h *rtp.Header, opus []byte) {
+	c := r.c
 	if d := c.e2ee(); d != nil {
-		out, err := d.Decrypt(uint64(user), dec[:0], opus)
+		out, err := d.Decrypt(uint64(user), r.dec[:0], opus)
 		if err != nil {
 			c.stats.undecrypt.Add(1)
 			c.log.Debug("DAVE decrypt failed", zap.Uint64("user", uint64(user)), zap.Error(err))
-			return Packet{}, false
+			return
 		}
 		opus = out
 	}
-	return Packet{UserID: user, SSRC: p.Header.SSRC, Seq: p.Header.Seq, Timestamp: p.Header.Timestamp, Opus: sl.copy(opus)}, true
+	pk := Packet{UserID: user, SSRC: h.SSRC, Seq: h.Seq, Timestamp: h.Timestamp, Opus: r.sl.copy(opus)}
+	select {
+	case c.packets <- pk:
+		c.stats.received.Add(1)
+	default:
+		c.stats.dropped.Add(1)
+	}
 }
 
 // slab hands out copies of small byte slices carved from 64 KiB chunks: each packet's Opus is
