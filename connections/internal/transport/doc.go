@@ -21,8 +21,9 @@
 // # Lifetime of a message
 //
 // Decode returns a slice into the decompressor's own buffer; it is valid only until the next
-// Decode or Reset. The caller parses it (or copies what it keeps) before reading the next
-// frame.
+// Decode, Release or Reset. The caller parses it (or copies what it keeps), then calls
+// Release before it waits for the next frame: between messages the buffer is lent to other
+// connections through a process-wide pool, so an idle connection holds none.
 //
 // # Errors
 //

@@ -63,9 +63,10 @@ type zstdStream struct {
 // message that ends inside a block is buffered until the block completes, and structure after
 // a message's last data block (empty blocks, a new frame header) is kept for the next one.
 //
-// Memory per connection is dominated by the stream's window (about 2 MiB for Discord's
-// streams, at most MaxZstdWindow) plus an output buffer of at least 128 KiB: about 2.5 MiB
-// for an idle decoder after 20 messages.
+// Memory per connection is dominated by the decoder's history ring: the stream's window
+// (1–2 MiB, at most MaxZstdWindow) plus room for two 128 KiB blocks, and a 128 KiB block
+// buffer; the output buffer (at least 128 KiB) is lent out between messages (Release). With
+// the simulator's 1 MiB window an idle decoder holds about 1.4 MiB.
 func NewZstdStream(maxMessage int) Decompressor {
 	z := &zstdStream{max: maxOrDefault(maxMessage)}
 	dec, err := zstd.NewReader(nil,
