@@ -276,3 +276,25 @@ func TestMalformedReadyIsTyped(t *testing.T) {
 		t.Fatalf("%d identifies, want 3 (1 + 2 retries)", ids)
 	}
 }
+
+// TestRejoinStaysInMovedChannel: after a move (new channel, new token), a 4006 asks the gateway
+// for the channel the bot is in now, not the one it first joined.
+func TestRejoinStaysInMovedChannel(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.join(t)
+	awaitEvent[Connected](t, c, 5*time.Second)
+	moved := testChannel + 1
+	h.m.Handle(dispatch("VOICE_STATE_UPDATE", map[string]any{
+		"guild_id": testGuild, "channel_id": moved, "user_id": testBot, "session_id": "session-1",
+	}))
+	ep := h.fv.Endpoint()
+	serverUpdate(h.m, testGuild, "token-moved", &ep)
+	awaitEvent[Connected](t, c, 5*time.Second)
+	h.fv.closeWith(vgw.CloseSessionInvalid)
+	awaitEvent[Connected](t, c, 5*time.Second)
+	h.gw.mu.Lock()
+	defer h.gw.mu.Unlock()
+	if last := h.gw.calls[len(h.gw.calls)-1]; last.ChannelID == nil || *last.ChannelID != moved {
+		t.Fatalf("rejoin asked for %v, want the moved-to channel %d", last.ChannelID, moved)
+	}
+}

@@ -123,6 +123,9 @@ const shardRetry = 250 * time.Millisecond
 // request is retried until JoinTimeout.
 func (c *Conn) requestJoin(ctx context.Context) error {
 	ch := c.join_.ChannelID
+	if cur := c.creds.snapshot().ChannelID; cur != nil {
+		ch = *cur // moved since the join: stay where we were put
+	}
 	deadline := c.clk.Now().Add(c.cfg.JoinTimeout)
 	for {
 		err := c.m.voiceState(ctx, c.join_, &ch)

@@ -82,7 +82,7 @@ func (c *Conn) run(cr credSnapshot) {
 			}
 			cr = next
 		case actRejoin:
-			c.creds.forget()
+			c.creds.forget() // keeps the channel, which requestJoin reads
 			if err := c.requestJoin(c.ctx); err != nil {
 				c.fail(err)
 				return
