@@ -31,8 +31,11 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	t.Helper()
 	fv := newFakeVoice(t)
 	gw := &fakeGateway{endpoint: fv.Endpoint()}
+	// Timeouts are generous in clock time (100× faster: 60 s is 0.6 s of wall time) so that a
+	// busy machine does not trip them; tests of the timeouts set their own.
 	cfg := Config{UserID: testBot, Insecure: true, Clock: clock.Scaled(100), DisableDAVE: true,
-		Backoff: Backoff{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond}}
+		Backoff:     Backoff{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond},
+		JoinTimeout: time.Minute, ConnectTimeout: time.Minute}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -182,9 +185,7 @@ func TestJoinWaitsThroughNullEndpoint(t *testing.T) {
 		done <- err
 	}()
 	// The null endpoint must not start a connection; a real one later does.
-	for h.m.Conn(testGuild) == nil {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, func() bool { c := h.m.Conn(testGuild); return c != nil && c.creds.snapshot().ServerSeen })
 	select {
 	case err := <-done:
 		t.Fatalf("Join returned %v on a null endpoint", err)

@@ -137,7 +137,9 @@ func (f *fakeVoice) serveWS(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	defer f.wg.Done()
 	defer ws.Close()
-	f.write(ws, vgw.OpHello, vgw.Hello{V: 8, HeartbeatInterval: 1000}, false)
+	// 10 s of clock time: 100 ms of wall time under the tests' 100× clock, long enough that a
+	// busy machine does not miss acknowledgements, short enough for the heartbeat tests.
+	f.write(ws, vgw.OpHello, vgw.Hello{V: 8, HeartbeatInterval: 10000}, false)
 	for {
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
