@@ -294,3 +294,28 @@ func TestGoClientAndPeerAudioAcrossChanges(t *testing.T) {
 		t.Errorf("Go client from the peer: %d frames and %d undecryptable, want %d in all, at most %d undecryptable", goGot, goLost, n, 2*transitionLoss)
 	}
 }
+
+// TestGoClientLeavesAndRejoins: the Go client closes its voice connection (leaving the channel
+// through the gateway), which leaves the peer alone in an established group, so the server
+// resets it; the Go client joins again and the two form a new group at epoch 1.
+func TestGoClientLeavesAndRejoins(t *testing.T) {
+	node := requireNode(t)
+	vs := newServer(t)
+	g := startGoClient(t, vs)
+	p := g.joinPeer(node, 9501, "")
+	auth := waitEpochOf(t, 1, 2, p)
+	g.waitAuth(auth)
+	mixedBurst(t, g, p)
+
+	p.p.setMark()
+	g.leave()
+	p.p.waitFor(stepWait, "disconnect", byUser(g.id))
+	p.p.waitFor(stepWait, "prepare_epoch", func(e peerEvent) bool { return e.Epoch != nil && *e.Epoch == 1 })
+	p.p.waitFor(stepWait, "execute", func(e peerEvent) bool { return e.TID == 0 })
+
+	p.p.setMark()
+	g.join()
+	auth = waitEpochOf(t, 1, 2, p)
+	g.waitAuth(auth)
+	mixedBurst(t, g, p)
+}

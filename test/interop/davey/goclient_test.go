@@ -167,28 +167,45 @@ func startGoClient(t *testing.T, vs *voicesim.Server) *goClient {
 		t.Fatal("bot not connected to the gateway simulator")
 	}
 
-	jctx, jcancel := context.WithTimeout(ctx, stepWait)
-	defer jcancel()
-	c.conn, err = c.m.Join(jctx, voice.JoinConfig{GuildID: guild, ChannelID: c.channel})
+	c.join()
+	return c
+}
+
+// join joins the call with the Manager and starts tallying the new Conn's packets.
+func (c *goClient) join() {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), stepWait)
+	defer cancel()
+	conn, err := c.m.Join(ctx, voice.JoinConfig{GuildID: c.guild, ChannelID: c.channel})
 	if err != nil {
-		t.Fatalf("voice join: %v", err)
+		c.t.Fatalf("voice join: %v", err)
 	}
-	if v := c.conn.DAVEProtocolVersion(); v != 1 {
-		t.Fatalf("Go client negotiated DAVE version %d, want 1", v)
+	if v := conn.DAVEProtocolVersion(); v != 1 {
+		c.t.Fatalf("Go client negotiated DAVE version %d, want 1", v)
 	}
+	c.conn = conn
+	c.spoke = false
 	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
-		for p := range c.conn.Packets() {
+		for p := range conn.Packets() {
 			c.record(p)
 		}
 	}()
 	go func() {
 		defer c.wg.Done()
-		for range c.conn.Events() {
+		for range conn.Events() {
 		}
 	}()
-	return c
+}
+
+// leave closes the Go client's voice connection, which leaves the channel (op 4 with no
+// channel) and waits for its goroutines.
+func (c *goClient) leave() {
+	c.t.Helper()
+	if err := c.conn.Close(); err != nil {
+		c.t.Fatalf("voice Conn.Close: %v", err)
+	}
 }
 
 // joinPeer starts a davey peer as user id in the Go client's call, with commit mode mode ("" is
