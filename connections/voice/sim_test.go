@@ -387,3 +387,42 @@ func waitStat(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// TestSimulatorDAVEMemberJoinsAndLeaves: a third user joins the DAVE call and leaves again;
+// each change is a new MLS epoch, and audio flows between the first two after each.
+func TestSimulatorDAVEMemberJoinsAndLeaves(t *testing.T) {
+	s := newSim(t, 1)
+	bot := s.join(t, s.bot)
+	lis := s.join(t, s.listener)
+	waitGroupFormed(t, bot, lis)
+	both(t, s, bot, lis, 10)
+	epoch := bot.EpochAuthenticator()
+
+	const third = events.Snowflake(990003)
+	g := &simGateway{vs: s.vs, user: third}
+	tm := voice.NewManager(s.ctx, g, voice.Config{UserID: third, Clock: clock.Scaled(20), Insecure: true})
+	g.m = tm
+	tc, err := tm.Join(s.ctx, voice.JoinConfig{GuildID: s.guild, ChannelID: s.channel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitGroupFormed(t, bot, tc)
+	waitGroupFormed(t, lis, tc)
+	if bytes.Equal(epoch, bot.EpochAuthenticator()) {
+		t.Fatal("the epoch did not change when a member joined")
+	}
+	warmUp(t, s.ctx, bot, tc, s.bot.UserID())
+	exchange(t, s.ctx, bot, tc, s.bot.UserID(), 10)
+	both(t, s, bot, lis, 10)
+
+	epoch = bot.EpochAuthenticator()
+	tm.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for bytes.Equal(epoch, bot.EpochAuthenticator()) || !bytes.Equal(bot.EpochAuthenticator(), lis.EpochAuthenticator()) {
+		if time.Now().After(deadline) {
+			t.Fatal("no new common epoch after the third member left")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	both(t, s, bot, lis, 10)
+}
