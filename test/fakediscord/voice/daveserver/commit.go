@@ -123,7 +123,7 @@ func (s *Server) handleCommit(m *member, payload []byte) ([]Out, error) {
 	switch {
 	case len(adds) > 0:
 		if len(rest) == 0 {
-			return s.reissue(adds), commitError("commit adds members but carries no welcome")
+			return s.reissue(), commitError("commit adds members but carries no welcome")
 		}
 		var err error
 		if w, err = parseWelcome(rest); err != nil {
@@ -225,21 +225,14 @@ func duplicate(leaves []uint64) uint64 {
 	return 0
 }
 
-// reissue revokes the given Add proposals and proposes them again under new refs, so that
+// reissue revokes the pending proposals and proposes them again under new refs, so that
 // every member sees the Adds in a fresh op 27. It answers a commit that took Adds without a
 // Welcome: davey 0.1.12 attaches the Welcome only when the op 27 it just processed held an Add,
 // so a commit made after a later op 27 with only a Remove comes without one, and without this
 // the call would wait forever for a valid commit.
-func (s *Server) reissue(adds []*proposal) []Out {
-	s.log.Debug("re-proposing adds after a commit without a welcome", zap.Int("adds", len(adds)))
-	revokes := map[uint64][][]byte{}
-	for _, p := range adds {
-		for u := range p.sentTo {
-			if s.members[u] != nil {
-				revokes[u] = append(revokes[u], p.ref)
-			}
-		}
-	}
-	s.pending = slices.DeleteFunc(s.pending, func(p *proposal) bool { return slices.Contains(adds, p) })
-	return append(s.revokeOuts(revokes), s.reconcile()...)
+func (s *Server) reissue() []Out {
+	s.log.Debug("re-proposing after a commit without a welcome")
+	s.refresh = true
+	defer func() { s.refresh = false }()
+	return s.reconcile()
 }

@@ -142,6 +142,7 @@ type daveyNet struct {
 	// in order, as on one websocket) and perform the queued actions at random points.
 	rng     *rand.Rand
 	actions []func()
+	faulted bool // a corrupted commit was asked for
 }
 
 type delivery struct {
@@ -346,7 +347,10 @@ func (n *daveyNet) converged(step string) {
 		if auth == "" {
 			auth = st.Auth
 		} else if st.Auth != auth {
-			n.t.Fatalf("%s: user %d has another epoch authenticator", step, u)
+			for _, v := range n.users {
+				n.t.Logf("user %d: %+v", v, n.d.call(map[string]any{"op": "state", "user": n.id(v)}))
+			}
+			n.t.Fatalf("%s: user %d has another epoch authenticator (server epoch %d, members %v)", step, u, n.s.Epoch(), n.s.Members())
 		}
 		var roster []string
 		for _, m := range n.s.Members() {
@@ -473,12 +477,17 @@ func capture(t *testing.T, fuzzer string, b []byte) {
 	}
 }
 
-// TestDaveyRandomInterleavings joins and leaves davey clients at random points while messages
-// are in flight, delivering each user's messages in order but interleaving users at random:
-// commits race, proposals arrive after others committed, members leave mid-transition. At the
-// end every remaining member must share the group.
+// TestDaveyRandomInterleavings joins and leaves davey clients, corrupts announced commits and
+// downgrades/upgrades the call at random points while messages are in flight, delivering each
+// user's messages in order but interleaving users at random: commits race, proposals arrive
+// after others committed, members leave mid-transition. At the end every remaining member must
+// share the group.
 func TestDaveyRandomInterleavings(t *testing.T) {
-	for seed := range uint64(8) {
+	seeds := uint64(8)
+	if v, err := strconv.ParseUint(os.Getenv("DAVESERVER_SEEDS"), 10, 64); err == nil {
+		seeds = v // a longer search: DAVESERVER_SEEDS=200 go test -run DaveyRandom
+	}
+	for seed := range seeds {
 		t.Run(strconv.FormatUint(seed, 10), func(t *testing.T) {
 			n := newDaveyNet(t)
 			n.rng = rand.New(rand.NewPCG(seed, 0x64617665))
@@ -487,6 +496,14 @@ func TestDaveyRandomInterleavings(t *testing.T) {
 			n.join(next + 1)
 			next += 2
 			for range 12 {
+				switch n.rng.IntN(10) {
+				case 0:
+					n.actions = append(n.actions, func() { n.s.SetFaults(Faults{CorruptCommits: 1}); n.faulted = true })
+					continue
+				case 1:
+					n.actions = append(n.actions, func() { n.push(n.s.SetProtocolVersion(0)) }, func() { n.push(n.s.SetProtocolVersion(1)) })
+					continue
+				}
 				if len(n.users) < 2 || (len(n.users) < 5 && n.rng.IntN(2) == 0) {
 					u := next
 					next++
@@ -505,6 +522,9 @@ func TestDaveyRandomInterleavings(t *testing.T) {
 				n.run()
 			}
 			n.converged("after random joins and leaves")
+			if !n.faulted && n.invalids > 0 {
+				t.Fatalf("%d op 31 without a corrupted commit: the server made members diverge", n.invalids)
+			}
 			t.Logf("users %v, commits %d (refused %d), op 31 %d, epoch %d", n.users, n.commits, n.rejected, n.invalids, n.s.Epoch())
 		})
 	}
@@ -514,6 +534,7 @@ func TestDaveyRandomInterleavings(t *testing.T) {
 // joiner learns the whole call), then what the DAVE server says, then u's key package.
 func (n *daveyNet) joinAsync(u uint64) {
 	n.t.Helper()
+	n.t.Logf("action: %d joins", u)
 	r := n.d.call(map[string]any{"op": "new", "user": n.id(u), "channel": n.id(daveyChannel)})
 	if !r.OK {
 		n.t.Fatal(r.Error)
@@ -529,6 +550,7 @@ func (n *daveyNet) joinAsync(u uint64) {
 // leaveAsync disconnects u without draining the queue: op 13 to the others, then what the
 // DAVE server says.
 func (n *daveyNet) leaveAsync(u uint64) {
+	n.t.Logf("action: %d leaves", u)
 	n.users = slices.DeleteFunc(n.users, func(v uint64) bool { return v == u })
 	n.queue = slices.DeleteFunc(n.queue, func(d delivery) bool { return d.to == u })
 	n.push([]Out{{To: slices.Clone(n.users), Op: voice.OpClientDisconnect, JSON: u}})

@@ -77,9 +77,30 @@ func (s *Server) reconcile() []Out {
 	var out []Out
 	// Revoke what is pending but no longer wanted, toward whoever has it queued (sentTo
 	// forgets members whose MLS state was reset, so everyone left there still holds it).
+	//
+	// A revoke shrinks what a member holds, so the set it holds afterwards may equal one it
+	// held (and committed) before the revoked proposal arrived; the server could then announce
+	// that older commit while the member (davey, libdave) keeps only the state of its newest
+	// one, and the member would fail the next commit. So any revoke revokes everything pending
+	// and proposes what is still wanted again under fresh refs: no commit made before the
+	// revoke can match the new set.
+	held := func(p *proposal) bool {
+		for u := range p.sentTo {
+			if s.members[u] != nil {
+				return true
+			}
+		}
+		return false
+	}
+	refresh := s.refresh
+	for _, p := range s.pending {
+		if !wanted[p.key()] && held(p) {
+			refresh = true
+		}
+	}
 	revokes := map[uint64][][]byte{}
 	s.pending = slices.DeleteFunc(s.pending, func(p *proposal) bool {
-		if wanted[p.key()] {
+		if wanted[p.key()] && !refresh {
 			return false
 		}
 		for u := range p.sentTo {
@@ -87,7 +108,7 @@ func (s *Server) reconcile() []Out {
 				revokes[u] = append(revokes[u], p.ref)
 			}
 		}
-		s.log.Debug("revoking proposal", zap.String("proposal", p.key()))
+		s.log.Debug("revoking proposal", zap.String("proposal", p.key()), zap.Bool("again", wanted[p.key()]))
 		return true
 	})
 	out = append(out, s.revokeOuts(revokes)...)

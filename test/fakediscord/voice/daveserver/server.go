@@ -120,6 +120,7 @@ type Server struct {
 	epoch      uint64
 	pending    []*proposal
 	issued     map[string]bool // every ProposalRef this server made, to tell races from bad refs
+	refresh    bool            // reconcile: revoke everything pending and propose it again
 	tr         *transition
 	lastTID    uint16
 	faults     Faults

@@ -596,3 +596,39 @@ func TestCommitWithoutWelcomeReproposes(t *testing.T) {
 		t.Fatalf("members %v", m)
 	}
 }
+
+// A revoke makes the server propose everything still wanted again under fresh refs, so that a
+// commit made before the revoked proposal arrived (same remaining set, old refs) cannot win.
+func TestRevokeRefreshesPendingProposals(t *testing.T) {
+	h := newHarness(t)
+	h.establish(1, 2, 3)
+	h.join(4)
+	h.sendKP(4)
+	h.leave(3)
+	var oldRemove []byte
+	for _, g := range h.clients[1].queue {
+		if !g.add {
+			oldRemove = g.ref
+		}
+	}
+	// A commit 1 made when it held only the Remove (before the Add of 4 reached it).
+	early := makeCommit(t, commitSpec{groupID: h.groupID(), epoch: h.s.Epoch(), leaf: 0, refs: [][]byte{oldRemove},
+		path: true, pathUser: 1, pathSig: sigPub(t, h.clients[1].sig)})
+	outs := h.leave(4)
+	for _, u := range []uint64{1, 2} {
+		if got := len(find(outs, voice.OpDAVEMLSProposals, u)); got != 2 {
+			t.Fatalf("user %d got %d op 27, want a revoke of both and the Remove again", u, got)
+		}
+		q := h.clients[u].queue
+		if len(q) != 1 || q[0].add || q[0].removed != 2 || bytes.Equal(q[0].ref, oldRemove) {
+			t.Fatalf("user %d queue %+v, want Remove(2) under a new ref", u, q)
+		}
+	}
+	if outs, err := h.s.HandleBinary(1, voice.BinaryMessage{Op: voice.OpDAVEMLSCommitWelcome, Payload: early}); err != nil || len(outs) != 0 {
+		t.Fatalf("commit made before the revoke: %v, %v", outs, err)
+	}
+	h.mustCommit(2, 1, h.s.Epoch())
+	if m := h.s.Members(); !slices.Equal(m, []uint64{1, 2}) {
+		t.Fatalf("members %v", m)
+	}
+}
