@@ -28,7 +28,7 @@ type Conn struct {
 	cfg     Config
 	log     *zap.Logger
 	clk     clock.Clock
-	join_   JoinConfig
+	joinCfg JoinConfig
 	guildID events.Snowflake
 
 	ctx     context.Context
@@ -78,7 +78,7 @@ func newConn(m *Manager, j JoinConfig) *Conn {
 	ctx, cancel := context.WithCancel(m.ctx)
 	c := &Conn{
 		m: m, cfg: m.cfg, log: m.cfg.Logger.With(zap.Uint64("guild", uint64(j.GuildID))), clk: m.cfg.Clock,
-		join_: j, guildID: j.GuildID, ctx: ctx, cancel: cancel,
+		joinCfg: j, guildID: j.GuildID, ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), ready: make(chan error, 1), creds: newCreds(),
 		trReady: make(chan struct{}),
 		packets: make(chan Packet, m.cfg.PacketBuffer), events: make(chan Event, m.cfg.EventBuffer),
@@ -111,7 +111,10 @@ func (c *Conn) join(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.done:
-		return c.Err()
+		if err := c.Err(); err != nil {
+			return err
+		}
+		return ErrClosed
 	}
 }
 
@@ -122,13 +125,13 @@ const shardRetry = 250 * time.Millisecond
 // refuses commands; a bot that joins right after connecting should not have to care, so the
 // request is retried until JoinTimeout.
 func (c *Conn) requestJoin(ctx context.Context) error {
-	ch := c.join_.ChannelID
+	ch := c.joinCfg.ChannelID
 	if cur := c.creds.snapshot().ChannelID; cur != nil {
 		ch = *cur // moved since the join: stay where we were put
 	}
 	deadline := c.clk.Now().Add(c.cfg.JoinTimeout)
 	for {
-		err := c.m.voiceState(ctx, c.join_, &ch)
+		err := c.m.voiceState(ctx, c.joinCfg, &ch)
 		if !errors.Is(err, connections.ErrShardNotReady) || c.clk.Now().After(deadline) {
 			return err
 		}
@@ -196,7 +199,7 @@ func (c *Conn) Close() error {
 func (c *Conn) leave() {
 	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 	defer cancel()
-	if err := c.m.voiceState(ctx, c.join_, nil); err != nil {
+	if err := c.m.voiceState(ctx, c.joinCfg, nil); err != nil {
 		c.log.Debug("leaving the voice channel failed", zap.Error(err))
 	}
 }

@@ -20,6 +20,22 @@
 // nor the websocket reader ever waits for the bot: Packets and Events are buffered and drop
 // (counted in Stats) when full.
 //
+// # Sending
+//
+// Conn.Send takes pre-encoded Opus, 48 kHz stereo, one 20 ms frame per channel value; PlayOgg
+// and OggReader read such frames from an Ogg/Opus stream. The send clock paces on absolute
+// deadlines (start + n·20 ms on the injected clock), announces speaking (op 5) one frame period
+// before the first packet, and ends every stretch of audio with five plain silence frames.
+// With DAVE in effect every other frame is end-to-end encrypted; while no sender key exists yet
+// (the moments of a DAVE transition) frames are dropped, never sent in the clear.
+//
+// # Receiving
+//
+// The UDP reader opens each packet (aead_aes256_gcm_rtpsize when the server offers it, else
+// aead_xchacha20_poly1305_rtpsize), skips RTCP, maps the SSRC to a user from op 5 and removes
+// DAVE. Packets from an SSRC no op 5 has named yet are held (up to 64, for 1 s) and released in
+// order when it arrives, because audio and op 5 travel on different sockets.
+//
 // # Reconnecting
 //
 // After a session ends the supervisor applies the close-code policy of events/voice: codes

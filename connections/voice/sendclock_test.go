@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cordage/cordage/clock"
-	"github.com/cordage/cordage/connections/voice/dave"
 	"github.com/cordage/cordage/connections/voice/rtp"
 	vgw "github.com/cordage/cordage/events/voice"
 )
@@ -301,5 +300,3 @@ func TestSendDropsWithoutTransport(t *testing.T) {
 		t.Fatalf("stats %+v, wire %d", st, len(w.snapshot()))
 	}
 }
-
-var _ = dave.IsSilence

@@ -13,7 +13,6 @@ import (
 
 	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/connections/voice/dave"
-	"github.com/cordage/cordage/events"
 	vgw "github.com/cordage/cordage/events/voice"
 )
 
@@ -432,5 +431,3 @@ func (c *Conn) writeDAVE(msgs []dave.Message) error {
 	}
 	return nil
 }
-
-var _ = events.Snowflake(0)

@@ -7,7 +7,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cordage/cordage/clock"
-	"github.com/cordage/cordage/events"
 )
 
 // Reasons a session ends that are not close codes.
@@ -122,12 +121,4 @@ func (c *Conn) signalReady() {
 	case c.ready <- nil:
 	default:
 	}
-}
-
-func snowflakes(ids []uint64) []events.Snowflake {
-	out := make([]events.Snowflake, len(ids))
-	for i, id := range ids {
-		out[i] = events.Snowflake(id)
-	}
-	return out
 }
