@@ -2,6 +2,9 @@ package daveserver
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"slices"
 	"testing"
@@ -17,6 +20,28 @@ func TestNewConfig(t *testing.T) {
 	}
 	if _, err := New(Config{ChannelID: 1, ProtocolVersion: 2}); err == nil {
 		t.Fatal("New with protocol version 2 succeeded")
+	}
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{ChannelID: 1, Key: p384}); err == nil {
+		t.Fatal("New with a P-384 key succeeded")
+	}
+	key := newSigKey(t)
+	withKey, err := New(Config{ChannelID: 1, ProtocolVersion: 1, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := voice.ParseExternalSender(withKey.ExternalSender()); !bytes.Equal(es.SignatureKey, sigPub(t, key)) {
+		t.Fatal("op 25 does not carry Config.Key")
+	}
+	if o := withKey.SetProtocolVersion(2); len(o) != 0 || withKey.ProtocolVersion() != 1 {
+		t.Fatalf("protocol version 2 accepted: %v", o)
+	}
+	withKey.lastTID = 0xffff
+	if id := withKey.nextTID(); id != 1 {
+		t.Fatalf("transition id after 0xffff is %d, want 1 (0 means execute now)", id)
 	}
 	s, err := New(Config{ChannelID: 1})
 	if err != nil {

@@ -126,9 +126,6 @@ func (r *reader) sub(what string) *reader {
 	return &reader{dec: r.dec, b: r.b[:r.off], off: r.off - len(body)}
 }
 
-// done reports whether the reader consumed everything it was given.
-func (r *reader) done() bool { return r.err == nil && r.off == len(r.b) }
-
 // u16List reads a vector of uint16 values (capabilities lists).
 func (r *reader) u16List(what string) []uint16 {
 	s := r.sub(what)
