@@ -50,9 +50,9 @@ type Out struct {
 }
 
 // Errors that Handle* return, saying why a message was refused. Send the returned Outs even
-// with an error (a refused commit can make the server re-propose), and keep the connection
-// open: Discord ignores a bad DAVE message rather than closing. Decoding failures also match
-// voice.ErrMalformed (errors.As gives the decoder and offset).
+// with an error (a refused commit can make the server re-propose). A refusal changes nothing
+// else, so the connection can stay open. Decoding failures also match voice.ErrMalformed
+// (errors.As gives the decoder and offset).
 var (
 	// ErrCommit: an op 28 the server will not announce for a reason no race explains: bad
 	// structure, another group, a sender that is not the leaf it names, a ref this server never
