@@ -298,3 +298,13 @@ func TestRejoinStaysInMovedChannel(t *testing.T) {
 		t.Fatalf("rejoin asked for %v, want the moved-to channel %d", last.ChannelID, moved)
 	}
 }
+
+func TestDiscoveryRetries(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.DiscoveryTimeout, c.DiscoveryAttempts = 2*time.Second, 4 })
+	h.fv.loseDisc.Store(3) // three requests lost, the fourth answered
+	c := h.join(t)
+	if ids, _ := h.fv.counts(); ids != 1 {
+		t.Fatalf("%d identifies: discovery retries should not need a new session", ids)
+	}
+	sendAndCheck(t, h, c, 2)
+}

@@ -38,6 +38,7 @@ type fakeVoice struct {
 	noAck       atomic.Bool
 	noDiscovery atomic.Bool
 	badReady    atomic.Bool
+	loseDisc    atomic.Int32 // discovery requests to ignore before answering
 	// onIdentify, when set, decides what happens after an identify: return a close code to
 	// close with instead of Ready (0: carry on).
 	onIdentify func(n int) vgw.CloseCode
@@ -314,7 +315,7 @@ func (f *fakeVoice) serveUDP() {
 		b := buf[:n]
 		if n == rtp.DiscoveryLen {
 			if d, err := rtp.ParseDiscovery(b); err == nil && d.Type == rtp.DiscoveryRequest {
-				if f.noDiscovery.Load() {
+				if f.noDiscovery.Load() || f.loseDisc.Add(-1) >= 0 {
 					continue
 				}
 				resp := rtp.AppendDiscoveryResponse(nil, d.SSRC, netip.MustParseAddr("127.0.0.1"), from.Port())

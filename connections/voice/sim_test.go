@@ -426,3 +426,13 @@ func TestSimulatorDAVEMemberJoinsAndLeaves(t *testing.T) {
 	}
 	both(t, s, bot, lis, 10)
 }
+
+// TestSimulatorRelayExtension: the relay adds an RTP header extension (as Discord's SFU does);
+// its body is encrypted in front of the Opus and must be skipped.
+func TestSimulatorRelayExtension(t *testing.T) {
+	s := newSim(t, 1, voicesim.WithRelayExtension(true), voicesim.WithModes(vgw.ModeXChaCha20Poly1305RTPSize))
+	bot := s.join(t, s.bot)
+	lis := s.join(t, s.listener)
+	waitGroupFormed(t, bot, lis)
+	both(t, s, bot, lis, 20)
+}
