@@ -420,24 +420,39 @@ type frameBuf struct{ b []byte }
 // an idle connection holds none. Buffers over maxLentFrame are not taken back.
 var frameBufs sync.Pool
 
-const maxLentFrame = 64 << 10
+const (
+	maxLentFrame = 64 << 10
+	bigFrame     = 8 << 10
+)
 
 // idle gives back what the reader does not need while it waits for the next frame.
+// A frame over bigFrame (compressed: a quarter of it) keeps its buffer: big frames (READY, GUILD_CREATEs) come in bursts,
+// and growing a borrowed buffer for each would cost allocations and copies per frame. The
+// first small frame after them gives the big buffer up.
 func (r *reader) idle() {
 	if r.s.dec != nil {
 		r.s.dec.Release()
 	}
-	if f := r.frame; f != nil {
-		r.frame = nil
-		if cap(f.b) <= maxLentFrame {
-			f.b = f.b[:0]
-			frameBufs.Put(f)
-		}
+	f := r.frame
+	big := bigFrame
+	if r.s.dec != nil {
+		big /= 4 // compressed frames: a 2 KiB frame already inflates to about 10 KiB
+	}
+	if f == nil || len(f.b) > big {
+		return
+	}
+	r.frame = nil
+	if cap(f.b) <= maxLentFrame {
+		f.b = f.b[:0]
+		frameBufs.Put(f)
 	}
 }
 
 func (r *reader) readFrame(rd io.Reader) error {
-	f, _ := frameBufs.Get().(*frameBuf)
+	f := r.frame // kept after a big frame
+	if f == nil {
+		f, _ = frameBufs.Get().(*frameBuf)
+	}
 	if f == nil {
 		f = new(frameBuf)
 	}
