@@ -10,10 +10,11 @@
 //     external sender meet OpenMLS without Cordage's client in the way;
 //   - TestGoClientAndPeer, TestGoClientAndPeerResume, TestGoClientAndPeerRecovery,
 //     TestGoClientAndPeerCommitRace, TestGoClientAndPeerAudioAcrossChanges,
-//     TestGoClientLeavesAndRejoins: Cordage's runtime (joined through the gateway simulator's
+//     TestGoClientLeavesAndRejoins, TestGoClientAndPeerXChaCha: Cordage's runtime (joined through the gateway simulator's
 //     op 4) and davey peers in one call, across adds, removes, commits won by either side,
 //     resumes with replay, an invalid commit, a downgrade and upgrade, sole-member resets on
-//     both sides, a leave and rejoin, and membership changes while audio streams.
+//     both sides, a leave and rejoin, membership changes while audio streams, and both
+//     transport modes.
 //
 // Install the npm packages once with `npm ci` in this directory. Without node the tests skip;
 // without the packages they skip too, unless CI=true, where they fail. With DAVEY_CAPTURE_DIR

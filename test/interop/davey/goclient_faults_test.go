@@ -319,3 +319,22 @@ func TestGoClientLeavesAndRejoins(t *testing.T) {
 	g.waitAuth(auth)
 	mixedBurst(t, g, p)
 }
+
+// TestGoClientAndPeerXChaCha: on a voice server that offers only XChaCha20-Poly1305, the Go
+// client (golang.org/x/crypto) and the peer (its own HChaCha20 over node:crypto) both use it, and
+// DAVE audio flows both ways through the relay.
+func TestGoClientAndPeerXChaCha(t *testing.T) {
+	node := requireNode(t)
+	vs := newServer(t, voicesim.WithModes(voice.ModeXChaCha20Poly1305RTPSize))
+	g := startGoClient(t, vs)
+	g.peerMode = string(voice.ModeXChaCha20Poly1305RTPSize)
+	p := g.joinPeer(node, 9601, "")
+	auth := waitEpochOf(t, 1, 2, p)
+	g.waitAuth(auth)
+	mixedBurst(t, g, p)
+	for _, u := range []events.Snowflake{g.id, p.id} {
+		if s, _ := vs.Ledger().Session(u); s.Mode != voice.ModeXChaCha20Poly1305RTPSize {
+			t.Errorf("user %d's session mode is %q", u, s.Mode)
+		}
+	}
+}

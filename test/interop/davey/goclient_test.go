@@ -105,8 +105,9 @@ type goClient struct {
 	conn           *voice.Conn
 	cancel         context.CancelFunc
 	wg             sync.WaitGroup
-	next           int  // number of the next frame to send
-	spoke          bool // the relay has seen the Go client's Speaking
+	next           int    // number of the next frame to send
+	spoke          bool   // the relay has seen the Go client's Speaking
+	peerMode       string // transport mode joinPeer gives peers ("": AES-256-GCM)
 
 	mu      sync.Mutex
 	got     map[events.Snowflake]*goRecv
@@ -212,7 +213,7 @@ func (c *goClient) leave() {
 // eager), and waits until it has negotiated DAVE.
 func (c *goClient) joinPeer(node string, id events.Snowflake, mode string) *member {
 	c.t.Helper()
-	m := &member{p: joinPeerIn(c.t, node, c.vs, c.guild, c.channel, id, peerConfig{CommitMode: mode}), id: id}
+	m := &member{p: joinPeerIn(c.t, node, c.vs, c.guild, c.channel, id, peerConfig{CommitMode: mode, Mode: c.peerMode}), id: id}
 	m.p.waitFor(stepWait, "session", func(e peerEvent) bool { return e.DAVE == 1 })
 	return m
 }

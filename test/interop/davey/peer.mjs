@@ -2,8 +2,9 @@
 // OpenMLS: the library discord.js uses), so the Go voice client and the simulator's voice server
 // meet an implementation nobody in Cordage wrote. It speaks the voice websocket v8 and UDP
 // itself: hello, identify (max_dave_protocol_version 1), ready, IP discovery, select protocol
-// (aead_aes256_gcm_rtpsize, sealed with node:crypto), session description, heartbeats with
-// seq_ack, resume after a dropped connection, and the DAVE ops 21-31 wired to davey's DAVESession.
+// (aead_aes256_gcm_rtpsize or aead_xchacha20_poly1305_rtpsize, sealed with node:crypto),
+// session description, heartbeats with seq_ack, resume after a dropped connection, and the
+// DAVE ops 21-31 wired to davey's DAVESession.
 //
 // Flags (all --name value):
 //   --endpoint     voice websocket URL or host:port (ws:// and ?v=8 are added when missing)
@@ -13,6 +14,9 @@
 //   --commit-mode  eager (default: send op 28 at once), never (process proposals, send nothing),
 //                  delay:<ms> (send op 28 after ms)
 //   --max-dave     max_dave_protocol_version to identify with, default 1
+//   --mode         transport mode: aead_aes256_gcm_rtpsize (default) or
+//                  aead_xchacha20_poly1305_rtpsize (HChaCha20 here, then node:crypto's
+//                  ChaCha20-Poly1305)
 //   --timeout-ms   the peer exits by itself after this long, default 120000
 //   --capture DIR  write every binary websocket message (both directions), the first RTP
 //                  packets (as received, transport-sealed; the hex key is in DIR/key) and the
@@ -47,7 +51,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 const AUDIO = 0; // davey MediaType.AUDIO
-const MODE = 'aead_aes256_gcm_rtpsize';
+const AES = 'aead_aes256_gcm_rtpsize';
+const XCHACHA = 'aead_xchacha20_poly1305_rtpsize';
 const SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 const FRAME_LEN = 26;
 
@@ -75,6 +80,8 @@ const sessionId = arg('session-id');
 const token = arg('token');
 const channelId = arg('channel-id');
 const maxDave = Number(arg('max-dave', '1'));
+const MODE = arg('mode', AES);
+if (MODE !== AES && MODE !== XCHACHA) die(`--mode must be ${AES} or ${XCHACHA}`);
 const captureDir = arg('capture', '');
 let captured = 0;
 let capturedRTP = 0;
@@ -508,6 +515,48 @@ function nonce12(counter) {
 	return n;
 }
 
+// hchacha20 derives XChaCha20's subkey from the key and the first 16 nonce bytes: the ChaCha20
+// block function's 20 rounds without the final addition, keeping words 0-3 and 12-15.
+function hchacha20(key, nonce16) {
+	const x = new Uint32Array(16);
+	x[0] = 0x61707865;
+	x[1] = 0x3320646e;
+	x[2] = 0x79622d32;
+	x[3] = 0x6b206574;
+	for (let i = 0; i < 8; i++) x[4 + i] = key.readUInt32LE(4 * i);
+	for (let i = 0; i < 4; i++) x[12 + i] = nonce16.readUInt32LE(4 * i);
+	const rotl = (v, n) => ((v << n) | (v >>> (32 - n))) >>> 0;
+	const qr = (a, b, c, d) => {
+		x[a] = (x[a] + x[b]) >>> 0; x[d] = rotl(x[d] ^ x[a], 16);
+		x[c] = (x[c] + x[d]) >>> 0; x[b] = rotl(x[b] ^ x[c], 12);
+		x[a] = (x[a] + x[b]) >>> 0; x[d] = rotl(x[d] ^ x[a], 8);
+		x[c] = (x[c] + x[d]) >>> 0; x[b] = rotl(x[b] ^ x[c], 7);
+	};
+	for (let i = 0; i < 10; i++) {
+		qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15);
+		qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14);
+	}
+	const out = Buffer.alloc(32);
+	for (let i = 0; i < 4; i++) {
+		out.writeUInt32LE(x[i], 4 * i);
+		out.writeUInt32LE(x[12 + i], 16 + 4 * i);
+	}
+	return out;
+}
+
+// aead returns a cipher or decipher for packet counter: AES-256-GCM with the counter in a
+// 12-byte nonce, or XChaCha20-Poly1305 with it in a 24-byte nonce (its last 8 bytes, zero here,
+// become the ChaCha20-Poly1305 nonce after 4 zero bytes).
+function aead(decrypt, counter) {
+	const make = decrypt ? crypto.createDecipheriv : crypto.createCipheriv;
+	if (MODE === AES) return make('aes-256-gcm', secretKey, nonce12(counter), { authTagLength: 16 });
+	const n24 = Buffer.alloc(24);
+	n24.writeUInt32BE(counter, 0);
+	const sub = hchacha20(secretKey, n24.subarray(0, 16));
+	const n12 = Buffer.concat([Buffer.alloc(4), n24.subarray(16)]);
+	return make('chacha20-poly1305', sub, n12, { authTagLength: 16 });
+}
+
 function sealPacket(payload) {
 	const header = Buffer.alloc(12);
 	header[0] = 0x80;
@@ -519,7 +568,7 @@ function sealPacket(payload) {
 	rtpTimestamp = (rtpTimestamp + 960) >>> 0;
 	const counter = sendNonce;
 	sendNonce = (sendNonce + 1) >>> 0;
-	const c = crypto.createCipheriv('aes-256-gcm', secretKey, nonce12(counter), { authTagLength: 16 });
+	const c = aead(false, counter);
 	c.setAAD(header);
 	const body = Buffer.concat([c.update(payload), c.final(), c.getAuthTag()]);
 	const n = Buffer.alloc(4);
@@ -540,7 +589,7 @@ function openPacket(pkt) {
 	const end = pkt.length - 4;
 	if (end - 16 < aadLen) return null;
 	try {
-		const d = crypto.createDecipheriv('aes-256-gcm', secretKey, nonce12(pkt.readUInt32BE(end)), { authTagLength: 16 });
+		const d = aead(true, pkt.readUInt32BE(end));
 		d.setAAD(pkt.subarray(0, aadLen));
 		d.setAuthTag(pkt.subarray(end - 16, end));
 		const plain = Buffer.concat([d.update(pkt.subarray(aadLen, end - 16)), d.final()]);

@@ -102,6 +102,7 @@ type peerConfig struct {
 	Endpoint, ServerID, UserID, SessionID, Token, ChannelID string
 	Frames                                                  int
 	CommitMode                                              string
+	Mode                                                    string // transport mode; "" is AES-256-GCM
 }
 
 // startPeer runs peer.mjs with cfg. The process is told to leave and reaped when the test ends.
@@ -117,6 +118,9 @@ func startPeer(t *testing.T, node, name string, cfg peerConfig) *peer {
 	}
 	if cfg.CommitMode != "" {
 		args = append(args, "--commit-mode", cfg.CommitMode)
+	}
+	if cfg.Mode != "" {
+		args = append(args, "--mode", cfg.Mode)
 	}
 	if dir := os.Getenv("DAVEY_CAPTURE_DIR"); dir != "" {
 		// Seed material for the fuzzers: everything binary this peer saw, one directory per

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/events/voice"
 	voicesim "github.com/cordage/cordage/test/fakediscord/voice"
 )
 
@@ -87,20 +88,28 @@ func deref(p *int) any {
 }
 
 // TestPeersTransportOnly: two peers in a call without DAVE exchange numbered frames through the
-// simulator's relay. The peers seal and open aead_aes256_gcm_rtpsize with node:crypto, the relay
-// with Go's crypto, and the relay adds an RTP header extension the peers must skip.
+// simulator's relay, in each transport mode. The peers seal and open with node:crypto (and their
+// own HChaCha20 for XChaCha20), the relay with Go's crypto, and the relay adds an RTP header
+// extension the peers must skip.
 func TestPeersTransportOnly(t *testing.T) {
 	node := requireNode(t)
-	srv := newServer(t, voicesim.WithDAVE(0, false))
-	a := joinPeer(t, node, srv, 11, peerConfig{})
-	a.waitFor(stepWait, "session", func(e peerEvent) bool { return e.DAVE == 0 })
-	b := joinPeer(t, node, srv, 12, peerConfig{})
-	b.waitFor(stepWait, "session", func(e peerEvent) bool { return e.DAVE == 0 })
+	for _, mode := range []voice.Mode{voice.ModeAES256GCMRTPSize, voice.ModeXChaCha20Poly1305RTPSize} {
+		t.Run(string(mode), func(t *testing.T) {
+			srv := newServer(t, voicesim.WithDAVE(0, false), voicesim.WithModes(mode))
+			a := joinPeer(t, node, srv, 11, peerConfig{Mode: string(mode)})
+			a.waitFor(stepWait, "session", func(e peerEvent) bool { return e.DAVE == 0 })
+			b := joinPeer(t, node, srv, 12, peerConfig{Mode: string(mode)})
+			b.waitFor(stepWait, "session", func(e peerEvent) bool { return e.DAVE == 0 })
 
-	// Each sends after it knows the other's SSRC (speaking), so nothing is dropped as unknown.
-	a.waitFor(stepWait, "speaking", byUser(12))
-	b.waitFor(stepWait, "speaking", byUser(11))
-	sendBurst(t, a, b, 11, 12, 0, false)
+			// Each sends after it knows the other's SSRC (speaking), so nothing is dropped as unknown.
+			a.waitFor(stepWait, "speaking", byUser(12))
+			b.waitFor(stepWait, "speaking", byUser(11))
+			sendBurst(t, a, b, 11, 12, 0, false)
+			if u := srv.Ledger().UDP; u.BadAuth != 0 {
+				t.Errorf("the relay could not open %d of the peers' packets", u.BadAuth)
+			}
+		})
+	}
 }
 
 func byUser(u events.Snowflake) func(peerEvent) bool {
