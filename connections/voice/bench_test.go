@@ -135,9 +135,26 @@ func TestSendClockJitter(t *testing.T) {
 			frames <- benchFrame
 		}
 	}()
+	// A baseline beside it: how late a bare timer wakes on the same 20 ms grid, which is what
+	// the machine's scheduling costs any sender.
+	base := make([]time.Duration, 0, n)
+	baseDone := make(chan struct{})
+	go func() {
+		defer close(baseDone)
+		start := time.Now()
+		for i := 1; i <= n; i++ {
+			dl := start.Add(time.Duration(i) * FrameDuration)
+			time.Sleep(time.Until(dl))
+			base = append(base, time.Since(dl))
+		}
+	}()
 	if err := c.Send(context.Background(), frames); err != nil {
 		t.Fatal(err)
 	}
+	<-baseDone
+	slices.Sort(base)
+	t.Logf("bare timer on the same grid, same time: lateness p50 %v, p99 %v, max %v",
+		base[len(base)/2], base[len(base)*99/100], base[len(base)-1])
 	at := rec.at[:n]
 	dev := make([]time.Duration, len(at))
 	for i, a := range at {

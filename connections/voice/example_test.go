@@ -70,6 +70,10 @@ func Example() {
 		return
 	}
 	for !bytes.Equal(conn.EpochAuthenticator(), listener.EpochAuthenticator()) || conn.EpochAuthenticator() == nil {
+		if ctx.Err() != nil {
+			fmt.Println("no common DAVE group")
+			return
+		}
 		time.Sleep(5 * time.Millisecond) // until both are in the same MLS group
 	}
 	fmt.Println("DAVE protocol version:", conn.DAVEProtocolVersion())
