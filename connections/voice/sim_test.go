@@ -436,3 +436,48 @@ func TestSimulatorRelayExtension(t *testing.T) {
 	waitGroupFormed(t, bot, lis)
 	both(t, s, bot, lis, 20)
 }
+
+// TestSimulatorDAVEWithUDPLoss: a third of the packets to the listener are lost; the rest still
+// decrypt (the DAVE decryptor tolerates nonce gaps) and arrive in order.
+func TestSimulatorDAVEWithUDPLoss(t *testing.T) {
+	s := newSim(t, 1)
+	bot := s.join(t, s.bot)
+	lis := s.join(t, s.listener)
+	waitGroupFormed(t, bot, lis)
+	warmUp(t, s.ctx, bot, lis, s.bot.UserID())
+	if err := s.vs.Faults().SetUDPLoss(listenerID, 0.33); err != nil {
+		t.Fatal(err)
+	}
+	const n = 150
+	frames := make(chan []byte, n)
+	for i := range n {
+		frames <- frame(i)
+	}
+	close(frames)
+	undecrypt := lis.Stats().PacketsUndecrypt
+	if err := bot.Send(s.ctx, frames); err != nil {
+		t.Fatal(err)
+	}
+	got, last := 0, -1
+	for done := false; !done; {
+		select {
+		case p := <-lis.Packets():
+			if len(p.Opus) != len(frame(0)) {
+				continue // silence
+			}
+			i := int(p.Opus[1])<<8 | int(p.Opus[2])
+			if i <= last {
+				t.Fatalf("frame %d after %d", i, last)
+			}
+			got, last = got+1, i
+		case <-time.After(500 * time.Millisecond):
+			done = true
+		}
+	}
+	if got < n/3 || got > n-n/10 {
+		t.Fatalf("%d of %d frames arrived with 33%% loss", got, n)
+	}
+	if d := lis.Stats().PacketsUndecrypt - undecrypt; d != 0 {
+		t.Fatalf("%d packets failed to decrypt", d)
+	}
+}
