@@ -30,9 +30,6 @@ func numbered(n int) []byte {
 	return b
 }
 
-// warmUp is the number of a frame that only makes the Go client speak; no check counts it.
-const warmUp = 1 << 30
-
 // writeGate holds the Go client's websocket writes while it is shut, so that a test can make
 // a davey peer's commit reach the server first (the Go client commits as fast as it can and has
 // no knob to wait). Reads are never held, so the client still sees everything the server sends.
@@ -106,7 +103,6 @@ type goClient struct {
 	cancel         context.CancelFunc
 	wg             sync.WaitGroup
 	next           int    // number of the next frame to send
-	spoke          bool   // the relay has seen the Go client's Speaking
 	peerMode       string // transport mode joinPeer gives peers ("": AES-256-GCM)
 
 	mu      sync.Mutex
@@ -185,7 +181,6 @@ func (c *goClient) join() {
 		c.t.Fatalf("Go client negotiated DAVE version %d, want 1", v)
 	}
 	c.conn = conn
-	c.spoke = false
 	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
@@ -382,22 +377,6 @@ func mixedBurst(t *testing.T, g *goClient, ms ...*member) {
 // or plain (false, after a downgrade).
 func mixedBurstDAVE(t *testing.T, g *goClient, dave bool, ms ...*member) {
 	t.Helper()
-	if !g.spoke {
-		// The runtime announces Speaking right before its first packet, and the relay drops
-		// RTP from a session whose Speaking it has not processed yet, so the first frame can be
-		// lost. Make the Go client speak once before the frames that count.
-		// TODO: drop this once the runtime speaks early enough.
-		ctx, cancel := context.WithTimeout(context.Background(), stepWait)
-		err := g.send(ctx, warmUp, 1)
-		cancel()
-		if err != nil {
-			t.Fatalf("Go client Send: %v", err)
-		}
-		for _, m := range ms {
-			m.p.waitFor(stepWait, "speaking", byUser(g.id))
-		}
-		g.spoke = true
-	}
 	g.reset()
 	undecrypt := g.conn.Stats().PacketsUndecrypt
 	for _, m := range ms {
