@@ -141,3 +141,19 @@ func leaveCallIn(t *testing.T, srv *voicesim.Server, guild events.Snowflake, m *
 	m.p.waitFor(stepWait, "closed", func(e peerEvent) bool { return e.Code == 4014 })
 	m.p.waitFor(stepWait, "bye", nil)
 }
+
+// TestPeersAutoSend: peers started with --frames send on their own once the DAVE group is up
+// (the unattended mode of peer.mjs), and each decrypts all of the other's frames.
+func TestPeersAutoSend(t *testing.T) {
+	node := requireNode(t)
+	srv := newServer(t)
+	a := joinPeer(t, node, srv, 31, peerConfig{Frames: frames})
+	b := joinPeer(t, node, srv, 32, peerConfig{Frames: frames})
+	for _, p := range []*peer{a, b} {
+		p.waitFor(stepWait, "sent", func(e peerEvent) bool { return e.Last == frames-1 })
+	}
+	a.waitFor(stepWait, "silence", silenceFrom(32))
+	b.waitFor(stepWait, "silence", silenceFrom(31))
+	checkReceived(t, a, 32, 0, frames, true)
+	checkReceived(t, b, 31, 0, frames, true)
+}
