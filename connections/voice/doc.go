@@ -26,7 +26,7 @@
 // and OggReader read such frames from an Ogg/Opus stream. The send clock paces on absolute
 // deadlines (start + n·20 ms on the injected clock), announces speaking (op 5) one frame period
 // before the first packet, and ends every stretch of audio with five plain silence frames.
-// With DAVE in effect every other frame is end-to-end encrypted; while no sender key exists yet
+// With DAVE in effect every frame but silence is end-to-end encrypted; while no sender key exists yet
 // (the moments of a DAVE transition) frames are dropped, never sent in the clear.
 //
 // # Receiving
@@ -44,7 +44,8 @@
 // other new-session codes identify again; 4014 waits ServerUpdateWait for a new
 // VOICE_SERVER_UPDATE (a move) and otherwise ends with ErrDisconnected; 4011, 4012, 4016, 4017,
 // 4021 and 4022 end the Conn with a *voice.CloseError. Every retry waits a jittered, capped
-// backoff, codes that point at our own bug get one retry, and MaxRetries consecutive failures end
+// backoff; a code whose row in events/voice.CloseCodes caps its retries (one for 4001, 4002 and
+// 4020, which point at our own bug; three for 4004) stops at that cap, and MaxRetries consecutive failures end
 // the Conn with a *RetryError. A VOICE_SERVER_UPDATE with a new token or endpoint (a move) starts
 // a fresh session at once; a null endpoint waits for the next one.
 //
