@@ -11,13 +11,19 @@
 //	CONTROL_URL=http://127.0.0.1:PORT/_fake
 //	TOKEN=...
 //	SHARDS=2
+//	VOICE_URL=ws://127.0.0.1:PORT2
+//	VOICE_ENDPOINT=127.0.0.1:PORT2
+//	VOICE_CONTROL_URL=http://127.0.0.1:PORT/_fake/voice
 //
 // followed by one line for humans that starts with "fakediscord:". With -json it prints a single
 // JSON object instead. It runs until SIGINT or SIGTERM, then closes every connection and exits.
 // CONTROL_URL is the JSON control API (dispatch events, inject faults, start chaos, read the
 // ledger); see docs/fakediscord.md. Unless -rest=false, REST_URL also serves the REST simulator
 // (package restsim) joined to the gateway's guilds, with its own control routes under
-// CONTROL_URL/rest/ (scripted users' messages and slash commands, the bot's messages).
+// CONTROL_URL/rest/ (scripted users' messages and slash commands, the bot's messages). Unless
+// -voice=false, a fake voice server (package voicesim) runs beside the gateway on the same clock:
+// op 4 hands out its tokens and VOICE_ENDPOINT (dial ws://VOICE_ENDPOINT/?v=8), and
+// VOICE_CONTROL_URL is its control API (ledger, close and UDP faults, DAVE version).
 package main
 
 import (
@@ -27,6 +33,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -39,6 +46,7 @@ import (
 	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/test/fakediscord"
 	"github.com/cordage/cordage/test/fakediscord/restsim"
+	voicesim "github.com/cordage/cordage/test/fakediscord/voice"
 )
 
 func main() {
@@ -73,6 +81,9 @@ type settings struct {
 	rest           bool
 	intentFilter   bool
 	replayLimit    int
+	voice          bool
+	voiceDAVE      int
+	voiceHeartbeat time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (settings, error) {
@@ -101,6 +112,9 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.IntVar(&st.replayLimit, "replay-limit", 50000, "dispatches per session kept for replay; a resume from further back gets op 9 (0: keep all)")
 	fs.BoolVar(&st.jsonOut, "json", false, "print the URLs and token as one JSON line instead of KEY=value lines")
 	fs.BoolVar(&st.rest, "rest", true, "serve the REST simulator joined with the gateway (bot messages come back as MESSAGE_CREATE; scripted users under CONTROL_URL/rest/)")
+	fs.BoolVar(&st.voice, "voice", true, "run the fake voice server beside the gateway (op 4 hands out its tokens; control routes under CONTROL_URL/voice/)")
+	fs.IntVar(&st.voiceDAVE, "voice-dave", 1, "DAVE protocol version of the voice server, required of clients (0: transport encryption only)")
+	fs.DurationVar(&st.voiceHeartbeat, "voice-heartbeat-interval", 13750*time.Millisecond, "the voice server's heartbeat_interval, in clock time")
 	fs.BoolVar(&st.verbose, "v", false, "log what the simulator does to stderr (the token is never logged)")
 	if err := fs.Parse(args); err != nil {
 		return st, err
@@ -115,6 +129,10 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 		return st, errors.New("-token must not contain whitespace")
 	case st.replayLimit < 0:
 		return st, errors.New("-replay-limit must not be negative")
+	case st.voiceDAVE < 0:
+		return st, errors.New("-voice-dave must not be negative")
+	case st.voiceHeartbeat <= 0:
+		return st, errors.New("-voice-heartbeat-interval must be positive")
 	case st.heartbeatGrace < 0:
 		return st, errors.New("-heartbeat-grace must not be negative")
 	case st.timeScale <= 0:
@@ -138,6 +156,10 @@ type Info struct {
 	Token      string  `json:"token"`
 	Shards     int     `json:"shards"`
 	TimeScale  float64 `json:"time_scale"`
+	// The voice server's, empty with -voice=false.
+	VoiceURL        string `json:"voice_url,omitempty"`
+	VoiceEndpoint   string `json:"voice_endpoint,omitempty"`
+	VoiceControlURL string `json:"voice_control_url,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -173,6 +195,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if st.intentFilter {
 		opts = append(opts, fakediscord.WithIntentFilter())
 	}
+	var vs *voicesim.Server
+	if st.voice {
+		vs, err = voicesim.New(voicesim.WithClock(clk), voicesim.WithLogger(log.Named("voice")),
+			voicesim.WithSeed(st.seed), voicesim.WithHeartbeatInterval(st.voiceHeartbeat),
+			voicesim.WithDAVE(st.voiceDAVE, st.voiceDAVE > 0))
+		if err != nil {
+			return err
+		}
+		// Deferred before the gateway's Close, so it runs after it: the gateway stops handing
+		// out voice tokens before the voice server goes.
+		defer vs.Close()
+		opts = append(opts, fakediscord.WithVoiceServer(vs))
+	}
 	srv, err := fakediscord.New(opts...)
 	if err != nil {
 		return err
@@ -187,6 +222,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if vs != nil {
+		prefix := strings.TrimSuffix(voicesim.ControlPrefix, "/")
+		if err := srv.Mount(voicesim.ControlPrefix, http.StripPrefix(prefix, vs.ControlHandler())); err != nil {
+			return err
+		}
+	}
+
 	info := Info{
 		Addr:       srv.Addr(),
 		RESTURL:    srv.RESTURL(),
@@ -196,6 +238,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Token:      st.token,
 		Shards:     st.shards,
 		TimeScale:  st.timeScale,
+	}
+	if vs != nil {
+		info.VoiceURL = vs.URL()
+		info.VoiceEndpoint = vs.Endpoint()
+		info.VoiceControlURL = "http://" + srv.Addr() + strings.TrimSuffix(voicesim.ControlPrefix, "/")
 	}
 	if err := printInfo(stdout, info, st.jsonOut); err != nil {
 		return err
@@ -218,9 +265,13 @@ func printInfo(w io.Writer, info Info, asJSON bool) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	_, err := fmt.Fprintf(w, "REST_URL=%s\nGATEWAY_URL=%s\nRESUME_URL=%s\nCONTROL_URL=%s\nTOKEN=%s\nSHARDS=%d\n"+
+	var voice string
+	if info.VoiceURL != "" {
+		voice = fmt.Sprintf("VOICE_URL=%s\nVOICE_ENDPOINT=%s\nVOICE_CONTROL_URL=%s\n", info.VoiceURL, info.VoiceEndpoint, info.VoiceControlURL)
+	}
+	_, err := fmt.Fprintf(w, "REST_URL=%s\nGATEWAY_URL=%s\nRESUME_URL=%s\nCONTROL_URL=%s\nTOKEN=%s\nSHARDS=%d\n%s"+
 		"fakediscord: listening on %s (time x%g); Ctrl-C to stop\n",
-		info.RESTURL, info.GatewayURL, info.ResumeURL, info.ControlURL, info.Token, info.Shards,
+		info.RESTURL, info.GatewayURL, info.ResumeURL, info.ControlURL, info.Token, info.Shards, voice,
 		info.Addr, info.TimeScale)
 	return err
 }
