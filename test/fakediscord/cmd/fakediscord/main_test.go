@@ -242,6 +242,8 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-heartbeat-interval", "0s"}, "heartbeat interval"},
 		{[]string{"-heartbeat-grace", "-1s"}, "-heartbeat-grace"},
 		{[]string{"-replay-limit", "-1"}, "-replay-limit"},
+		{[]string{"-voice-dave", "-1"}, "-voice-dave"},
+		{[]string{"-voice-heartbeat-interval", "0s"}, "-voice-heartbeat-interval"},
 	} {
 		var stderr lockedBuffer
 		err := run(context.Background(), tc.args, io.Discard, &stderr)
