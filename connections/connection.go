@@ -52,17 +52,35 @@ type inMsg struct {
 	err       error         // inReadError, inCorrupt
 }
 
-// connect opens one connection, identifies (release is the gate's permit) or resumes, and
-// serves it until it ends. It returns only after the connection's reader has exited.
-func (s *shard) connect(release func()) outcome {
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
-	resume := release == nil
+// link is one connection and the state its serve loop keeps. It lives on the heap rather than
+// in serve's frame, so that an idle shard's goroutine waits with little on its stack.
+type link struct {
+	s          *shard
+	ws         *websocket.Conn
+	in         chan inMsg
+	connDone   chan struct{}
+	readerDone chan struct{}
+	release    func() // the gate's permit until identify is sent
+	resume     bool
+
+	hello    clock.Timer
+	beat     clock.Timer
+	beatC    <-chan time.Time
+	interval time.Duration
+	sentAt   time.Time
+	acked    bool
+	ready    bool
+
+	out outcome // how the connection ended
+}
+
+// connect opens one connection (release is the gate's permit when it identifies, nil when it
+// resumes) and starts its reader. A link without a socket is a failed dial; its release has
+// been called and its outcome says what to do.
+func (s *shard) connect(release func()) *link {
+	l := &link{s: s, release: release, resume: release == nil, acked: true}
 	target := s.c.gatewayURL
-	if resume {
+	if l.resume {
 		s.mu.Lock()
 		if s.resumeURL != "" {
 			target = s.resumeURL
@@ -71,7 +89,7 @@ func (s *shard) connect(release func()) outcome {
 	}
 	u, err := gatewayQuery(target, s.c.cfg.compression)
 	if err != nil {
-		return outcome{action: actFatal, code: 0, cause: err.Error()}
+		return l.failed(outcome{action: actFatal, code: 0, cause: err.Error()})
 	}
 	s.setStatus(StatusConnecting)
 	dctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
@@ -83,150 +101,203 @@ func (s *shard) connect(release func()) outcome {
 	}
 	if err != nil {
 		if s.stopped() {
-			return outcome{action: actStop}
+			return l.failed(outcome{action: actStop})
 		}
-		return outcome{action: actResume, code: events.CloseAbnormal, cause: "dial: " + err.Error()}
+		return l.failed(outcome{action: actResume, code: events.CloseAbnormal, cause: "dial: " + err.Error()})
 	}
 	transport.SetReadLimit(ws, 0)
 	if s.dec != nil {
 		s.dec.Reset()
 	}
 	s.window.Reset()
+	s.fl.reset()
 
-	in := make(chan inMsg, 16)
-	connDone := make(chan struct{})
-	readerDone := make(chan struct{})
+	l.ws = ws
+	l.in = make(chan inMsg, 16)
+	l.connDone = make(chan struct{})
+	l.readerDone = make(chan struct{})
+	l.hello = s.c.cfg.clock.NewTimer(helloTimeout)
 	s.c.wg.Add(1)
-	go newReader(s, in, connDone, readerDone).run(ws)
-	out := s.serve(ws, in, &release)
-	close(connDone)
-	ws.Close()
-	<-readerDone
-	return out
+	go newReader(s, l.in, l.connDone, l.readerDone).run(ws)
+	return l
 }
 
-// serve runs one connection: Hello, identify or resume, heartbeats, commands. Only this
-// goroutine writes to ws.
-func (s *shard) serve(ws *websocket.Conn, in <-chan inMsg, release *func()) outcome {
-	clk := s.c.cfg.clock
-	resume := *release == nil
-	s.fl.reset()
-	hello := clk.NewTimer(helloTimeout)
-	defer hello.Stop()
-	var (
-		beat     clock.Timer
-		beatC    <-chan time.Time
-		interval time.Duration
-		acked    = true
-		sentAt   time.Time
-		ready    bool
-	)
-	defer func() {
-		if beat != nil {
-			beat.Stop()
-		}
-	}()
-	fail := func(code events.CloseCode, cause string) outcome {
-		if code == events.CloseAbnormal {
-			return s.writeFailed(ws, in, cause, ready)
-		}
-		s.closeWS(ws, closeReconnect, cause)
-		return outcome{action: actResume, code: code, cause: cause, healthy: ready}
+func (l *link) failed(out outcome) *link {
+	if l.release != nil {
+		l.release()
+		l.release = nil
 	}
+	l.out = out
+	return l
+}
+
+// hangUp ends the connection after serve has returned, once its reader has exited.
+//
+//go:noinline
+func (l *link) hangUp() {
+	l.hello.Stop()
+	if l.beat != nil {
+		l.beat.Stop()
+	}
+	close(l.connDone)
+	l.ws.Close()
+	<-l.readerDone
+	if l.release != nil {
+		l.release()
+		l.release = nil
+	}
+}
+
+// serve runs one connection: Hello, identify or resume, heartbeats, commands; l.out says how
+// it ended. Only this goroutine writes to the socket.
+//
+// An idle shard waits in this select for its whole life, so the frame stays small: each case's
+// work is in a method that returns before the next wait, and true from one means the
+// connection is over.
+func (l *link) serve() {
+	s := l.s
 	for {
+		var over bool
 		select {
 		case <-s.ctx.Done():
-			s.closeWS(ws, events.CloseCode(s.stopCode.Load()), "shutting down")
-			return outcome{action: actStop}
-
-		case <-hello.C():
-			return fail(closeReconnect, "no hello")
-
-		case <-beatC:
-			if !acked {
-				return fail(closeReconnect, "zombie: no heartbeat ACK since the last heartbeat")
-			}
-			if err := s.heartbeat(ws); err != nil {
-				return fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
-			}
-			acked, sentAt = false, clk.Now()
-			beat.Reset(interval)
-
+			over = l.stop()
+		case <-l.hello.C():
+			over = l.fail(closeReconnect, "no hello")
+		case <-l.beatC:
+			over = l.onBeat()
 		case req := <-s.sends:
-			if err := s.send(ws, ready, req); err != nil && errors.Is(err, errWrite) {
-				return fail(events.CloseAbnormal, err.Error())
-			}
-
+			over = l.onSend(req)
 		case done := <-s.barriers:
-			if err := s.fl.request(s, ws, ready, done); err != nil {
-				return fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
-			}
-
-		case m := <-in:
-			switch m.kind {
-			case inHello:
-				if beat != nil {
-					continue // a second Hello on one connection: nothing to do
-				}
-				hello.Stop()
-				interval = m.interval
-				if resume {
-					if err := s.sendResume(ws); err != nil {
-						return fail(events.CloseAbnormal, "write resume: "+err.Error())
-					}
-					s.setStatus(StatusResuming)
-				} else {
-					err := s.sendIdentify(ws)
-					(*release)()
-					*release = nil
-					if err != nil {
-						return fail(events.CloseAbnormal, "write identify: "+err.Error())
-					}
-					s.setStatus(StatusIdentifying)
-				}
-				// The first heartbeat goes after interval × jitter, to spread reconnect storms.
-				beat = clk.NewTimer(time.Duration(rand.Float64() * float64(interval)))
-				beatC = beat.C()
-
-			case inAck:
-				if !acked {
-					s.c.cfg.observer.HeartbeatLatency(s.id, clk.Now().Sub(sentAt))
-				}
-				acked = true
-				s.fl.acked()
-
-			case inHeartbeatRequest:
-				// Answer at once; the regular schedule and the zombie check are unchanged.
-				if err := s.heartbeat(ws); err != nil {
-					return fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
-				}
-
-			case inReconnect:
-				return fail(closeReconnect, "op 7 reconnect requested")
-
-			case inInvalidSession:
-				if m.resumable && s.hasSession() {
-					return fail(closeReconnect, "op 9 invalid session (resumable)")
-				}
-				s.closeWS(ws, closeReconnect, "invalid session")
-				return outcome{action: actIdentify, code: closeReconnect, cause: "op 9 invalid session", healthy: ready}
-
-			case inReady, inResumed:
-				ready = true
-				s.setStatus(StatusReady)
-				s.c.note(note{kind: noteReady, shard: s})
-				if err := s.fl.send(s, ws); err != nil {
-					return fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
-				}
-
-			case inCorrupt:
-				return fail(closeReconnect, "corrupt stream: "+m.err.Error())
-
-			case inReadError:
-				return readOutcome(m.err, ready)
-			}
+			over = l.onBarrier(done)
+		case m := <-l.in:
+			over = l.onMsg(m)
+		}
+		if over {
+			return
 		}
 	}
+}
+
+//go:noinline
+func (l *link) stop() bool {
+	l.s.closeWS(l.ws, events.CloseCode(l.s.stopCode.Load()), "shutting down")
+	l.out = outcome{action: actStop}
+	return true
+}
+
+// fail ends the connection for cause, to be resumed. A failed write (CloseAbnormal) lets the
+// reader's error decide instead.
+//
+//go:noinline
+func (l *link) fail(code events.CloseCode, cause string) bool {
+	if code == events.CloseAbnormal {
+		l.out = l.s.writeFailed(l.ws, l.in, cause, l.ready)
+		return true
+	}
+	l.s.closeWS(l.ws, closeReconnect, cause)
+	l.out = outcome{action: actResume, code: code, cause: cause, healthy: l.ready}
+	return true
+}
+
+//go:noinline
+func (l *link) onBeat() bool {
+	if !l.acked {
+		return l.fail(closeReconnect, "zombie: no heartbeat ACK since the last heartbeat")
+	}
+	if err := l.s.heartbeat(l.ws); err != nil {
+		return l.fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
+	}
+	l.acked, l.sentAt = false, l.s.c.cfg.clock.Now()
+	l.beat.Reset(l.interval)
+	return false
+}
+
+//go:noinline
+func (l *link) onSend(req sendReq) bool {
+	if err := l.s.send(l.ws, l.ready, req); err != nil && errors.Is(err, errWrite) {
+		return l.fail(events.CloseAbnormal, err.Error())
+	}
+	return false
+}
+
+//go:noinline
+func (l *link) onBarrier(done func()) bool {
+	if err := l.s.fl.request(l.s, l.ws, l.ready, done); err != nil {
+		return l.fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
+	}
+	return false
+}
+
+// onMsg acts on what the reader passed on.
+//
+//go:noinline
+func (l *link) onMsg(m inMsg) bool {
+	s := l.s
+	switch m.kind {
+	case inHello:
+		if l.beat != nil {
+			return false // a second Hello on one connection: nothing to do
+		}
+		l.hello.Stop()
+		l.interval = m.interval
+		if l.resume {
+			if err := s.sendResume(l.ws); err != nil {
+				return l.fail(events.CloseAbnormal, "write resume: "+err.Error())
+			}
+			s.setStatus(StatusResuming)
+		} else {
+			err := s.sendIdentify(l.ws)
+			l.release()
+			l.release = nil
+			if err != nil {
+				return l.fail(events.CloseAbnormal, "write identify: "+err.Error())
+			}
+			s.setStatus(StatusIdentifying)
+		}
+		// The first heartbeat goes after interval × jitter, to spread reconnect storms.
+		l.beat = s.c.cfg.clock.NewTimer(time.Duration(rand.Float64() * float64(l.interval)))
+		l.beatC = l.beat.C()
+
+	case inAck:
+		if !l.acked {
+			s.c.cfg.observer.HeartbeatLatency(s.id, s.c.cfg.clock.Now().Sub(l.sentAt))
+		}
+		l.acked = true
+		s.fl.acked()
+
+	case inHeartbeatRequest:
+		// Answer at once; the regular schedule and the zombie check are unchanged.
+		if err := s.heartbeat(l.ws); err != nil {
+			return l.fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
+		}
+
+	case inReconnect:
+		return l.fail(closeReconnect, "op 7 reconnect requested")
+
+	case inInvalidSession:
+		if m.resumable && s.hasSession() {
+			return l.fail(closeReconnect, "op 9 invalid session (resumable)")
+		}
+		s.closeWS(l.ws, closeReconnect, "invalid session")
+		l.out = outcome{action: actIdentify, code: closeReconnect, cause: "op 9 invalid session", healthy: l.ready}
+		return true
+
+	case inReady, inResumed:
+		l.ready = true
+		s.setStatus(StatusReady)
+		s.c.note(note{kind: noteReady, shard: s})
+		if err := s.fl.send(s, l.ws); err != nil {
+			return l.fail(events.CloseAbnormal, "write heartbeat: "+err.Error())
+		}
+
+	case inCorrupt:
+		return l.fail(closeReconnect, "corrupt stream: "+m.err.Error())
+
+	case inReadError:
+		l.out = readOutcome(m.err, l.ready)
+		return true
+	}
+	return false
 }
 
 // readOutcome turns the error that ended the reader into what to do next, by the close code's
