@@ -69,6 +69,11 @@ type sim struct {
 
 const listenerID = events.Snowflake(990001)
 
+// simJoinTimeout is generous on the 20x clock (30 s of wall time): on a loaded CI machine the
+// gateway's READY, which brings the bot's user id, can take longer than the default 10 s of
+// clock time (0.5 s of wall time) to arrive. No test here is about the join timeout.
+const simJoinTimeout = 10 * time.Minute
+
 func newSim(t *testing.T, daveVersion int, opts ...voicesim.Option) *sim {
 	t.Helper()
 	clk := clock.Scaled(20)
@@ -90,7 +95,7 @@ func newSim(t *testing.T, daveVersion int, opts ...voicesim.Option) *sim {
 	s := &sim{ctx: ctx, vs: vs, guild: srv.Guilds()[0]}
 	s.channel = s.guild + 1<<20 + 2
 	// The bot's select loop: everything from the gateway goes through the Manager first.
-	s.bot = voice.NewManager(ctx, gw, voice.Config{Clock: clk, Insecure: true, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("bot")})
+	s.bot = voice.NewManager(ctx, gw, voice.Config{Clock: clk, JoinTimeout: simJoinTimeout, Insecure: true, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("bot")})
 	stop, pumped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(pumped)
@@ -104,7 +109,7 @@ func newSim(t *testing.T, daveVersion int, opts ...voicesim.Option) *sim {
 		}
 	}()
 	lg := &simGateway{vs: vs, user: listenerID}
-	s.listener = voice.NewManager(ctx, lg, voice.Config{UserID: listenerID, Clock: clk, Insecure: true, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("listener")})
+	s.listener = voice.NewManager(ctx, lg, voice.Config{UserID: listenerID, Clock: clk, JoinTimeout: simJoinTimeout, Insecure: true, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("listener")})
 	lg.m = s.listener
 	t.Cleanup(func() {
 		s.listener.Close()
@@ -305,7 +310,7 @@ func TestSimulatorDAVERequired(t *testing.T) {
 	s := newSim(t, 1)
 	const user = events.Snowflake(424242)
 	g := &simGateway{vs: s.vs, user: user}
-	m := voice.NewManager(s.ctx, g, voice.Config{UserID: user, Clock: clock.Scaled(20), Insecure: true, DisableDAVE: true})
+	m := voice.NewManager(s.ctx, g, voice.Config{UserID: user, Clock: clock.Scaled(20), JoinTimeout: simJoinTimeout, Insecure: true, DisableDAVE: true})
 	g.m = m
 	defer m.Close()
 	_, err := m.Join(s.ctx, voice.JoinConfig{GuildID: s.guild, ChannelID: s.channel})
@@ -400,7 +405,7 @@ func TestSimulatorDAVEMemberJoinsAndLeaves(t *testing.T) {
 
 	const third = events.Snowflake(990003)
 	g := &simGateway{vs: s.vs, user: third}
-	tm := voice.NewManager(s.ctx, g, voice.Config{UserID: third, Clock: clock.Scaled(20), Insecure: true})
+	tm := voice.NewManager(s.ctx, g, voice.Config{UserID: third, Clock: clock.Scaled(20), JoinTimeout: simJoinTimeout, Insecure: true})
 	g.m = tm
 	tc, err := tm.Join(s.ctx, voice.JoinConfig{GuildID: s.guild, ChannelID: s.channel})
 	if err != nil {
