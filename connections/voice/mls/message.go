@@ -319,9 +319,18 @@ func (m *MLSMessage) Marshal() []byte {
 	})
 }
 
-// DecodeMLSMessage parses an MLSMessage.
+// DecodeMLSMessage parses an MLSMessage that fills b exactly.
 func DecodeMLSMessage(b []byte) (*MLSMessage, error) {
 	r := newReader(b, "MLSMessage")
+	m := readMLSMessage(r)
+	if err := r.finish(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// readMLSMessage reads one MLSMessage from r; on failure r.err says why.
+func readMLSMessage(r *reader) *MLSMessage {
 	m := new(MLSMessage)
 	if v := r.u16(); r.err == nil && v != mls10 {
 		r.pos -= 2
@@ -346,8 +355,5 @@ func DecodeMLSMessage(b []byte) (*MLSMessage, error) {
 		r.pos -= 2
 		r.fail(ErrInvalidValue, fmt.Sprintf("wire format %d not supported", m.WireFormat))
 	}
-	if err := r.finish(); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return m
 }

@@ -7,30 +7,7 @@ import "fmt"
 // op 28 is a commit followed by a bare Welcome. The rest of b is not looked at.
 func ReadMLSMessage(b []byte) (msg *MLSMessage, n int, err error) {
 	r := newReader(b, "MLSMessage")
-	m := new(MLSMessage)
-	if v := r.u16(); r.err == nil && v != mls10 {
-		r.pos -= 2
-		r.fail(ErrInvalidValue, fmt.Sprintf("protocol version %d", v))
-	}
-	m.WireFormat = r.u16()
-	switch {
-	case r.err != nil:
-	case m.WireFormat == WireFormatPublicMessage:
-		m.Public = new(PublicMessage)
-		m.Public.unmarshal(r)
-	case m.WireFormat == WireFormatWelcome:
-		m.Welcome = new(Welcome)
-		m.Welcome.unmarshal(r)
-	case m.WireFormat == WireFormatGroupInfo:
-		m.GroupInfo = new(GroupInfo)
-		m.GroupInfo.unmarshal(r)
-	case m.WireFormat == WireFormatKeyPackage:
-		m.KeyPackage = new(KeyPackage)
-		m.KeyPackage.unmarshal(r)
-	default:
-		r.pos -= 2
-		r.fail(ErrInvalidValue, fmt.Sprintf("wire format %d not supported", m.WireFormat))
-	}
+	m := readMLSMessage(r)
 	if r.err != nil {
 		return nil, 0, r.err
 	}
