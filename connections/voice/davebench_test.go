@@ -9,6 +9,7 @@ import (
 	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/events"
+	vgw "github.com/cordage/cordage/events/voice"
 	voicesim "github.com/cordage/cordage/test/fakediscord/voice"
 )
 
@@ -34,10 +35,16 @@ func (g *simUser) UpdateVoiceState(_ context.Context, v connections.VoiceStateUp
 }
 
 // BenchmarkSendFrameDAVE is the steady send path with DAVE in effect: a two-member call on the
-// voice simulator, then DAVE encryption, RTP, AES-256-GCM transport sealing (the write goes
-// nowhere).
+// voice simulator, then DAVE encryption, RTP and transport sealing in each mode (the write goes
+// nowhere). frames/core-s is frames per second of the one sending goroutine (one core).
 func BenchmarkSendFrameDAVE(b *testing.B) {
-	vs, err := voicesim.New()
+	for _, mode := range []vgw.Mode{vgw.ModeAES256GCMRTPSize, vgw.ModeXChaCha20Poly1305RTPSize} {
+		b.Run(string(mode), func(b *testing.B) { benchSendFrameDAVE(b, mode) })
+	}
+}
+
+func benchSendFrameDAVE(b *testing.B, mode vgw.Mode) {
+	vs, err := voicesim.New(voicesim.WithModes(mode))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,6 +86,12 @@ func BenchmarkSendFrameDAVE(b *testing.B) {
 		c.sendFrame(s, benchFrame, false)
 	}
 	b.StopTimer()
+	if ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N); ns > 0 {
+		b.ReportMetric(1e9/ns, "frames/core-s")
+	}
+	if got := tr.mode; got != mode {
+		b.Fatalf("negotiated %s, want %s", got, mode)
+	}
 	if st := c.Stats(); st.FramesDropped != 0 {
 		b.Fatalf("%d frames dropped", st.FramesDropped)
 	}
