@@ -57,6 +57,11 @@ type Conn struct {
 
 	daveMu sync.RWMutex
 	dave   e2ee
+	// lastDAVE is what the last DAVEChanged said; only session goroutines, one at a time, use it.
+	lastDAVE struct {
+		version int
+		auth    []byte
+	}
 
 	packets chan Packet
 	events  chan Event

@@ -29,7 +29,7 @@ type Packet struct {
 }
 
 // Event is something that happened on a voice connection, other than audio: one of
-// Connected, Reconnecting, SpeakingUpdate, UsersConnected, UserDisconnected.
+// Connected, Reconnecting, SpeakingUpdate, UsersConnected, UserDisconnected, DAVEChanged.
 type Event interface{ voiceEvent() }
 
 // Connected says a voice session is up: after the first join, after each new session
@@ -63,6 +63,16 @@ type UsersConnected struct{ UserIDs []events.Snowflake }
 // UserDisconnected is op 13: the user left the call.
 type UserDisconnected struct{ UserID events.Snowflake }
 
+// DAVEChanged says the DAVE protocol version or the MLS epoch changed: a group was formed or
+// re-formed, a member was added or removed, or the call was downgraded to plain Opus
+// (ProtocolVersion 0) or upgraded. PrivacyCode is the call's voice privacy code in the new
+// epoch (empty while no group exists); show it to users who compare codes out of band.
+type DAVEChanged struct {
+	ProtocolVersion int
+	PrivacyCode     string
+}
+
+func (DAVEChanged) voiceEvent()      {}
 func (Connected) voiceEvent()        {}
 func (Reconnecting) voiceEvent()     {}
 func (SpeakingUpdate) voiceEvent()   {}

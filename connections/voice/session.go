@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -168,7 +169,7 @@ func (c *Conn) handleFrame(st *sessionState, f wsFrame) error {
 		if err != nil {
 			c.log.Warn("DAVE message failed", zap.Stringer("op", m.Op), zap.Error(err))
 		}
-		return c.writeDAVE(msgs)
+		return c.writeDAVEAndNote(d, msgs)
 	}
 	var env vgw.Envelope
 	if err := json.Unmarshal(f.data, &env); err != nil {
@@ -279,7 +280,7 @@ func (c *Conn) handleOp(st *sessionState, env vgw.Envelope) error {
 		if err != nil {
 			c.log.Warn("DAVE message failed", zap.Stringer("op", env.Op), zap.Error(err))
 		}
-		return c.writeDAVE(msgs)
+		return c.writeDAVEAndNote(d, msgs)
 	default:
 		// Undocumented ops (video, codecs, media sink wants, platform, ...) and anything new:
 		// never a reason to fail.
@@ -353,7 +354,7 @@ func (c *Conn) onSessionDescription(st *sessionState, env vgw.Envelope) error {
 		if err != nil {
 			return err
 		}
-		if err := c.writeDAVE(msgs); err != nil {
+		if err := c.writeDAVEAndNote(d, msgs); err != nil {
 			return err
 		}
 	}
@@ -417,6 +418,23 @@ func (c *Conn) writeWS(typ int, b []byte) error {
 }
 
 // writeDAVE writes what the DAVE session asked for.
+// writeDAVEAndNote writes the session's answers, then emits DAVEChanged if the protocol version
+// or the epoch moved, so a bot can show the privacy code or wait for end-to-end encryption
+// without polling.
+func (c *Conn) writeDAVEAndNote(d e2ee, msgs []dave.Message) error {
+	err := c.writeDAVE(msgs)
+	v, auth := d.ProtocolVersion(), d.EpochAuthenticator()
+	if v != c.lastDAVE.version || !bytes.Equal(auth, c.lastDAVE.auth) {
+		c.lastDAVE.version, c.lastDAVE.auth = v, auth
+		ev := DAVEChanged{ProtocolVersion: v}
+		if v > 0 && len(auth) > 0 {
+			ev.PrivacyCode = d.PrivacyCode()
+		}
+		c.emit(ev)
+	}
+	return err
+}
+
 func (c *Conn) writeDAVE(msgs []dave.Message) error {
 	for _, m := range msgs {
 		var err error

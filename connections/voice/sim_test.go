@@ -266,6 +266,35 @@ func TestSimulatorDAVE(t *testing.T) {
 	}
 }
 
+// TestSimulatorDAVEChangedEvent: each member learns of the group through a DAVEChanged event
+// carrying the same privacy code, with no polling of the Conn.
+func TestSimulatorDAVEChangedEvent(t *testing.T) {
+	s := newSim(t, 1)
+	bot := s.join(t, s.bot)
+	lis := s.join(t, s.listener)
+	codeOf := func(c *voice.Conn, want string) string {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case ev := <-c.Events():
+				if dc, ok := ev.(voice.DAVEChanged); ok && dc.ProtocolVersion == 1 && dc.PrivacyCode != "" &&
+					(want == "" || dc.PrivacyCode == want) {
+					return dc.PrivacyCode
+				}
+			case <-deadline:
+				t.Fatalf("no DAVEChanged with a group (want code %q)", want)
+			}
+		}
+	}
+	// The bot may see a one-member group first; the two-member group's code is the listener's.
+	code := codeOf(lis, "")
+	codeOf(bot, code)
+	if len(code) != 30 {
+		t.Fatalf("privacy code %q: want 30 digits", code)
+	}
+}
+
 var dumpLedger func(t *testing.T)
 
 func TestSimulatorResumeKeepsAudio(t *testing.T) {
