@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -143,6 +144,7 @@ func runEvents(b *testing.B, c contender, set string, buffered bool) {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	cpu0 := cpuTime()
+	stopProfile := profileWindow(b)
 	b.StartTimer()
 	if buffered {
 		g.setShut(false)
@@ -153,6 +155,7 @@ func runEvents(b *testing.B, c contender, set string, buffered bool) {
 		b.Fatalf("%s: got %d of %d events", c.name, cnt.n.Load()-base, b.N)
 	}
 	b.StopTimer()
+	stopProfile()
 	cpu := cpuTime() - cpu0
 	runtime.ReadMemStats(&m1)
 	n := float64(b.N)
@@ -160,4 +163,27 @@ func runEvents(b *testing.B, c contender, set string, buffered bool) {
 	b.ReportMetric(float64(bytes)/1e6/cpu.Seconds(), "MB/cpu-s")
 	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/n, "allocs/ev")
 	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/n, "B/ev")
+}
+
+// profileWindow starts a CPU profile of the measured part of a run alone (not the set-up, the
+// corpus or the gate's pump filling up) when CORDAGE_BENCH_CPUPROFILE names a file; the
+// returned func stops it. With several sub-benchmarks in one run the last one's profile wins.
+func profileWindow(b *testing.B) func() {
+	path := os.Getenv("CORDAGE_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
 }
