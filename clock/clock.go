@@ -7,6 +7,7 @@
 package clock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -138,10 +139,14 @@ func Sleep(c Clock, d time.Duration, done <-chan struct{}) bool {
 
 // Manual is a clock that moves only when Advance is called: for unit tests of timing rules
 // that must not depend on the machine's speed at all.
+//
+// Only armed timers and tickers are kept: a timer that fired or was stopped is dropped until
+// Reset arms it again, so a long test that makes a timer per wait does not slow Advance down.
 type Manual struct {
 	mu      sync.Mutex
 	now     time.Time
-	waiters []*manualTimer
+	armed   []*manualTimer
+	changed chan struct{} // closed (and replaced) whenever the number of armed timers grows
 }
 
 // NewManual returns a Manual clock reading start.
@@ -157,11 +162,12 @@ func (m *Manual) Now() time.Time {
 // Advance moves the clock forward by d and fires every timer and ticker that falls due, in order.
 func (m *Manual) Advance(d time.Duration) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	target := m.now.Add(d)
 	for {
 		var next *manualTimer
-		for _, w := range m.waiters {
-			if w.active && !w.when.After(target) && (next == nil || w.when.Before(next.when)) {
+		for _, w := range m.armed {
+			if !w.when.After(target) && (next == nil || w.when.Before(next.when)) {
 				next = w
 			}
 		}
@@ -172,28 +178,68 @@ func (m *Manual) Advance(d time.Duration) {
 		next.fire(m.now)
 	}
 	m.now = target
-	m.mu.Unlock()
 }
 
 // Waiters returns how many timers and tickers are armed; tests use it to know that a
-// goroutine has reached its wait before they Advance.
+// goroutine has reached its wait before they Advance. AwaitWaiters waits for a count.
 func (m *Manual) Waiters() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := 0
-	for _, w := range m.waiters {
-		if w.active {
-			n++
+	return len(m.armed)
+}
+
+// AwaitWaiters blocks until at least n timers and tickers are armed, or ctx ends (its error is
+// returned). A test calls it before Advance to be sure the goroutines it drives have reached
+// their waits, instead of polling Waiters.
+func (m *Manual) AwaitWaiters(ctx context.Context, n int) error {
+	for {
+		m.mu.Lock()
+		if len(m.armed) >= n {
+			m.mu.Unlock()
+			return nil
+		}
+		if m.changed == nil {
+			m.changed = make(chan struct{})
+		}
+		ch := m.changed
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	return n
+}
+
+// arm adds t to the armed set (m.mu held). Callers have checked that t is not armed.
+func (m *Manual) arm(t *manualTimer) {
+	t.active = true
+	m.armed = append(m.armed, t)
+	if m.changed != nil {
+		close(m.changed)
+		m.changed = nil
+	}
+}
+
+// disarm removes t from the armed set (m.mu held), keeping the others in arming order.
+func (m *Manual) disarm(t *manualTimer) {
+	t.active = false
+	for i, w := range m.armed {
+		if w == t {
+			last := len(m.armed) - 1
+			copy(m.armed[i:], m.armed[i+1:])
+			m.armed[last] = nil // the backing array must not keep the timer alive
+			m.armed = m.armed[:last]
+			return
+		}
+	}
 }
 
 func (m *Manual) add(d time.Duration, period time.Duration) *manualTimer {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t := &manualTimer{m: m, c: make(chan time.Time, 1), when: m.now.Add(d), period: period, active: true}
-	m.waiters = append(m.waiters, t)
+	t := &manualTimer{m: m, c: make(chan time.Time, 1), when: m.now.Add(d), period: period}
+	m.arm(t)
 	return t
 }
 
@@ -208,7 +254,7 @@ type manualTimer struct {
 	c      chan time.Time
 	when   time.Time
 	period time.Duration
-	active bool
+	active bool // in m.armed
 }
 
 // fire runs with m.mu held.
@@ -220,7 +266,7 @@ func (t *manualTimer) fire(now time.Time) {
 	if t.period > 0 {
 		t.when = t.when.Add(t.period)
 	} else {
-		t.active = false
+		t.m.disarm(t)
 	}
 }
 
@@ -230,7 +276,9 @@ func (t *manualTimer) Stop() bool {
 	t.m.mu.Lock()
 	defer t.m.mu.Unlock()
 	was := t.active
-	t.active = false
+	if was {
+		t.m.disarm(t)
+	}
 	return was
 }
 
@@ -238,10 +286,12 @@ func (t *manualTimer) Reset(d time.Duration) bool {
 	t.m.mu.Lock()
 	defer t.m.mu.Unlock()
 	was := t.active
-	t.active = true
 	t.when = t.m.now.Add(d)
 	if t.period > 0 {
 		t.period = d
+	}
+	if !was {
+		t.m.arm(t)
 	}
 	return was
 }
