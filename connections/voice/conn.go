@@ -186,8 +186,9 @@ func (c *Conn) Stats() Stats {
 	}
 }
 
-// Close leaves the voice channel (op 4 with no channel, best effort), stops every goroutine of
-// the connection and waits for them. It is safe to call more than once.
+// Close stops every goroutine of the connection, waits for them, and leaves the voice channel
+// (op 4 with no channel, best effort, bounded by 2 s). It is safe to call more than once, and
+// after the Manager's context ended (which leaves the channel as well): op 4 goes out once.
 func (c *Conn) Close() error {
 	c.cancel()
 	if c.started.Load() {
@@ -195,14 +196,19 @@ func (c *Conn) Close() error {
 	} else {
 		c.finishOnce()
 	}
-	if !errors.Is(c.Err(), ErrDisconnected) && c.left.CompareAndSwap(false, true) {
-		c.leave()
-	}
+	c.leaveOnce() // a no-op when the supervisor already left
 	return nil
 }
 
-func (c *Conn) leave() {
-	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+// leaveOnce sends op 4 with no channel, once per Conn, unless Discord already took the bot out
+// (ErrDisconnected). It must not depend on the Conn's or the Manager's context, which are over
+// by now: it gets its own deadline of leaveTimeout on the Conn's clock, so that a gateway that
+// is gone or stuck delays shutdown by that much at most.
+func (c *Conn) leaveOnce() {
+	if errors.Is(c.Err(), ErrDisconnected) || !c.left.CompareAndSwap(false, true) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), realDuration(c.clk, leaveTimeout))
 	defer cancel()
 	if err := c.m.voiceState(ctx, c.joinCfg, nil); err != nil {
 		c.log.Debug("leaving the voice channel failed", zap.Error(err))

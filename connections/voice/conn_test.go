@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cordage/cordage/clock"
+	"github.com/cordage/cordage/connections"
 	"github.com/cordage/cordage/connections/voice/rtp"
 	"github.com/cordage/cordage/events"
 	vgw "github.com/cordage/cordage/events/voice"
@@ -415,8 +416,76 @@ func TestManagerContextStopsEverything(t *testing.T) {
 	}
 	cancel()
 	awaitDone(t, c, 5*time.Second)
+	// The context's end leaves the channel as Close does: op 4 with no channel, once.
+	if n := gw.callCount(); n != 2 || gw.calls[1].ChannelID != nil {
+		t.Fatalf("gateway calls %+v, want join then leave", gw.calls)
+	}
+	c.Close()
 	m.Close() // waits; goleak checks that nothing is left
+	if n := gw.callCount(); n != 2 {
+		t.Fatalf("%d gateway calls after Close, want join and one leave", n)
+	}
 	if _, err := m.Join(context.Background(), JoinConfig{GuildID: testGuild, ChannelID: testChannel}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Join after the context ended = %v", err)
+	}
+}
+
+// stuckGateway takes the join but never answers the leave: a gateway that died with the bot.
+type stuckGateway struct {
+	*fakeGateway
+	leaveDeadline chan time.Duration // how long the leave's context had
+}
+
+func (g *stuckGateway) UpdateVoiceState(ctx context.Context, v connections.VoiceStateUpdate) error {
+	if v.ChannelID != nil {
+		return g.fakeGateway.UpdateVoiceState(ctx, v)
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		g.leaveDeadline <- -1
+		return errors.New("no deadline")
+	}
+	g.leaveDeadline <- time.Until(dl)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestLeaveBoundedOnDeadGateway: when the gateway cannot take the leave, the Conn still ends,
+// after leaveTimeout on its clock (2 s of clock time: 20 ms here), whether the Manager's
+// context or Close ends it.
+func TestLeaveBoundedOnDeadGateway(t *testing.T) {
+	for _, how := range []string{"context", "close"} {
+		t.Run(how, func(t *testing.T) {
+			fv := newFakeVoice(t)
+			gw := &stuckGateway{fakeGateway: &fakeGateway{endpoint: fv.Endpoint()}, leaveDeadline: make(chan time.Duration, 2)}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			m := NewManager(ctx, gw, Config{UserID: testBot, Insecure: true, Clock: clock.Scaled(100), DisableDAVE: true})
+			gw.m = m
+			c, err := m.Join(ctx, JoinConfig{GuildID: testGuild, ChannelID: testChannel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if how == "context" {
+				cancel()
+				awaitDone(t, c, 5*time.Second)
+			}
+			m.Close()
+			if took := time.Since(start); took > 5*time.Second {
+				t.Fatalf("shutdown took %v with a dead gateway", took)
+			}
+			select {
+			case d := <-gw.leaveDeadline:
+				if d <= 0 || d > leaveTimeout/100+time.Second {
+					t.Fatalf("the leave had %v, want about %v", d, leaveTimeout/100)
+				}
+			default:
+				t.Fatal("no leave was attempted")
+			}
+			if len(gw.leaveDeadline) != 0 {
+				t.Fatal("two leaves")
+			}
+		})
 	}
 }

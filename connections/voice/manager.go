@@ -46,7 +46,9 @@ type Manager struct {
 	wg    sync.WaitGroup
 }
 
-// NewManager returns a Manager whose connections live at most as long as ctx.
+// NewManager returns a Manager whose connections live at most as long as ctx. When ctx ends,
+// every connection stops and leaves its channel (op 4 with no channel) as Close would; the
+// gateway must outlive ctx for that op 4 to get out.
 func NewManager(ctx context.Context, gw Gateway, cfg Config) *Manager {
 	ctx, cancel := context.WithCancel(ctx)
 	m := &Manager{ctx: ctx, cancel: cancel, gw: gw, cfg: cfg.withDefaults(), conns: map[events.Snowflake]*Conn{},
@@ -189,7 +191,9 @@ func (m *Manager) voiceState(ctx context.Context, j JoinConfig, channel *events.
 	})
 }
 
-// Close closes every voice connection (leaving their channels) and waits for them.
+// Close closes every voice connection (leaving their channels) and waits for them. The
+// connections stop together, so a gateway that cannot take op 4 delays Close by one leave
+// timeout (2 s), not one per guild.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	conns := make([]*Conn, 0, len(m.conns))
@@ -197,15 +201,16 @@ func (m *Manager) Close() error {
 		conns = append(conns, c)
 	}
 	m.mu.Unlock()
+	m.cancel() // every supervisor stops and leaves now, in parallel
 	for _, c := range conns {
 		c.Close()
 	}
-	m.cancel()
 	m.wg.Wait()
 	return nil
 }
 
-// leaveTimeout bounds the best-effort op 4 that leaves the channel when a Conn closes.
+// leaveTimeout bounds the best-effort op 4 that leaves the channel when a Conn ends (clock
+// time, like every other wait).
 const leaveTimeout = 2 * time.Second
 
 // UserID is the bot's user id: Config.UserID, or the one learned from READY (0 until then).

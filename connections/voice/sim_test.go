@@ -60,7 +60,9 @@ func dispatch(name string, d any) connections.Event {
 // able to join the same voice channel on the voice simulator.
 type sim struct {
 	ctx      context.Context
+	srv      *fakediscord.Server
 	vs       *voicesim.Server
+	stopBot  context.CancelFunc // ends the bot Manager's context (the gateway lives on)
 	bot      *voice.Manager
 	listener *voice.Manager
 	guild    events.Snowflake
@@ -92,10 +94,12 @@ func newSim(t *testing.T, daveVersion int, opts ...voicesim.Option) *sim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sim{ctx: ctx, vs: vs, guild: srv.Guilds()[0]}
+	s := &sim{ctx: ctx, srv: srv, vs: vs, guild: srv.Guilds()[0]}
 	s.channel = s.guild + 1<<20 + 2
 	// The bot's select loop: everything from the gateway goes through the Manager first.
-	s.bot = voice.NewManager(ctx, gw, voice.Config{Clock: clk, JoinTimeout: simJoinTimeout, Insecure: true, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("bot")})
+	botCtx, stopBot := context.WithCancel(ctx)
+	s.stopBot = stopBot
+	s.bot = voice.NewManager(botCtx, gw, voice.Config{Clock: clk, JoinTimeout: simJoinTimeout, Insecure: true, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("bot")})
 	stop, pumped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(pumped)
@@ -119,9 +123,72 @@ func newSim(t *testing.T, daveVersion int, opts ...voicesim.Option) *sim {
 		gw.Close()
 		srv.Close()
 		vs.Close()
+		stopBot()
 		cancel()
 	})
 	return s
+}
+
+// leaves returns the op 4 frames with no channel that the gateway simulator received.
+func (s *sim) leaves(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for _, env := range s.srv.Received(0) {
+		if env.Op != events.OpVoiceStateUpdate {
+			continue
+		}
+		var v struct {
+			ChannelID *events.Snowflake `json:"channel_id"`
+		}
+		if err := json.Unmarshal(env.D, &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.ChannelID == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSimulatorLeave: the bot leaves the channel through the gateway (op 4, no channel) when
+// its Manager's context ends, as it does on Close: the voice simulator ends its session as
+// "left the channel", and the gateway simulator received exactly one leave, even after Close
+// follows the cancelled context.
+func TestSimulatorLeave(t *testing.T) {
+	for _, how := range []string{"context", "close"} {
+		t.Run(how, func(t *testing.T) {
+			s := newSim(t, 1)
+			bot := s.join(t, s.bot)
+			if how == "context" {
+				s.stopBot()
+			} else {
+				bot.Close()
+			}
+			select {
+			case <-bot.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatal("the Conn did not end")
+			}
+			if err := bot.Err(); err != nil {
+				t.Fatalf("Err = %v after %s", err, how)
+			}
+			wctx, wcancel := context.WithTimeout(s.ctx, 10*time.Second)
+			defer wcancel()
+			me := s.bot.UserID()
+			if err := s.vs.WaitFor(wctx, func(l *voicesim.Ledger) bool {
+				r, ok := l.Session(me)
+				return ok && r.Ended == "left the channel"
+			}); err != nil {
+				r, _ := s.vs.Ledger().Session(me)
+				t.Fatalf("voice session not ended by a leave (%v): ended %q", err, r.Ended)
+			}
+			bot.Close()
+			s.bot.Close()
+			if n := s.leaves(t); n != 1 {
+				t.Fatalf("the gateway received %d leaves, want 1", n)
+			}
+		})
+	}
 }
 
 func (s *sim) join(t *testing.T, m *voice.Manager) *voice.Conn {

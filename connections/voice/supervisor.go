@@ -22,11 +22,10 @@ func (c *Conn) run(cr credSnapshot) {
 	defer func() {
 		c.setTransport(nil) // stops the UDP reader
 		c.wg.Wait()
-		// Ended by itself (not Close): leave the channel, so that Discord does not show the bot
-		// in it; after a 4014 or a kick it is already out.
-		if err := c.Err(); err != nil && !errors.Is(err, ErrDisconnected) && c.left.CompareAndSwap(false, true) {
-			c.leave()
-		}
+		// However the Conn ended (Close, the Manager's context, a fatal close code), leave the
+		// channel, so that Discord does not show the bot in it; after a 4014 or a kick it is
+		// already out. Leaving here rather than in Close means a cancelled context leaves too.
+		c.leaveOnce()
 		c.finishOnce()
 		c.m.wg.Done()
 	}()
