@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/test/fakediscord/internal/outbox"
 )
 
 // maxClientPayload is Discord's limit on one frame a client sends; more gets close 4002.
@@ -59,8 +60,7 @@ type conn struct {
 
 	writerDone chan struct{}
 	quit       chan struct{} // closed when the reader has ended
-	killed     chan struct{} // closed by kill
-	killOnce   sync.Once
+	out        *outbox.Box[outItem]
 
 	// Guarded by Server.mu.
 	sess     *session
@@ -74,44 +74,25 @@ type conn struct {
 
 	// Guarded by qmu.
 	qmu          sync.Mutex
-	queue        []outItem
-	closing      bool // a close item is queued: nothing more is accepted
 	stallUntil   time.Time
 	lastBeat     time.Time
 	boundaryNext bool
-	wake         chan struct{}
 }
 
+// push queues it for the writer. A close item is the last one: after it nothing more is
+// accepted, and push reports false.
 func (c *conn) push(it outItem) bool {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	if c.closing {
-		return false
-	}
 	if it.kind == outClose {
-		c.closing = true
+		return c.out.PushFinal(it)
 	}
-	c.queue = append(c.queue, it)
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-	return true
+	return c.out.Push(it)
 }
 
 // kill cuts the TCP connection without a close frame.
-func (c *conn) kill() {
-	c.killOnce.Do(func() {
-		close(c.killed)
-		_ = c.ws.UnderlyingConn().Close()
-	})
-}
+func (c *conn) kill() { c.out.Kill() }
 
-func (c *conn) isClosing() bool {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	return c.closing
-}
+// isClosing reports whether a close frame is queued (or written).
+func (c *conn) isClosing() bool { return c.out.Sealed() }
 
 // waitStall blocks while the connection is stalled. It reports false if the connection ended.
 func (c *conn) waitStall() bool {
@@ -126,7 +107,7 @@ func (c *conn) waitStall() bool {
 		t := c.s.clk.NewTimer(until.Sub(now))
 		select {
 		case <-t.C():
-		case <-c.killed: // dropped or server closing: a stalled socket still dies
+		case <-c.out.Killed(): // dropped or server closing: a stalled socket still dies
 			t.Stop()
 			return false
 		case <-c.quit:
@@ -176,8 +157,8 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request, viaResume 
 	}
 	c := &conn{
 		s: s, ws: ws, compress: comp, viaResume: viaResume,
-		writerDone: make(chan struct{}), quit: make(chan struct{}), killed: make(chan struct{}),
-		wake: make(chan struct{}, 1),
+		writerDone: make(chan struct{}), quit: make(chan struct{}),
+		out: outbox.New[outItem](func() { _ = ws.UnderlyingConn().Close() }),
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -274,10 +255,11 @@ func (c *conn) writeLoop(enc encoder) {
 			return
 		case <-s.quit:
 			return
-		case <-c.wake:
+		case <-c.out.Ready():
 		case <-hb.C():
+			closing := c.out.Sealed()
 			c.qmu.Lock()
-			last, closing := c.lastBeat, c.closing
+			last := c.lastBeat
 			if c.stallUntil.After(last) {
 				last = c.stallUntil // a stall is the server's doing: the client's clock restarts after it
 			}
@@ -298,19 +280,16 @@ func (c *conn) writeLoop(enc encoder) {
 			}
 		}
 		for {
-			c.qmu.Lock()
-			if len(c.queue) == 0 {
-				c.qmu.Unlock()
+			it, ok := c.out.Pop()
+			if !ok {
 				break
 			}
-			it := c.queue[0]
-			c.queue[0] = outItem{}
-			c.queue = c.queue[1:]
 			boundary := false
-			if it.ent != nil && c.boundaryNext {
-				boundary, c.boundaryNext = true, false
+			if it.ent != nil {
+				c.qmu.Lock()
+				boundary, c.boundaryNext = c.boundaryNext, false
+				c.qmu.Unlock()
 			}
-			c.qmu.Unlock()
 			if !c.waitStall() {
 				return
 			}

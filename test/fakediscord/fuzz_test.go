@@ -7,6 +7,7 @@ import (
 
 	"github.com/cordage/cordage/clock"
 	"github.com/cordage/cordage/events"
+	"github.com/cordage/cordage/test/fakediscord/internal/outbox"
 )
 
 // FuzzClientFrame feeds arbitrary client frames to a connection, identified or not, and checks
@@ -41,7 +42,7 @@ func FuzzClientFrame(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, frame string, identified bool) {
 		// A connection without a socket: frames go straight to the handler, answers to its queue.
-		c := &conn{s: s, id: -1, wake: make(chan struct{}, 1)}
+		c := &conn{s: s, id: -1, out: outbox.New[outItem](nil)}
 		if identified {
 			s.mu.Lock()
 			sess := &session{id: "fuzz", shard: 0, count: 1, intents: events.IntentsAll, largeThreshold: 50}
@@ -49,9 +50,11 @@ func FuzzClientFrame(f *testing.F) {
 			s.mu.Unlock()
 		}
 		s.handleFrame(c, []byte(frame))
-		c.qmu.Lock()
-		defer c.qmu.Unlock()
-		for _, it := range c.queue {
+		for {
+			it, ok := c.out.Pop()
+			if !ok {
+				break
+			}
 			if it.kind == outClose && !known[it.code] {
 				t.Fatalf("closed with %v", it.code)
 			}

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cordage/cordage/events/voice"
+	"github.com/cordage/cordage/test/fakediscord/internal/outbox"
 )
 
 // closeReplyWait bounds (wall time) how long a connection the server closed waits for the
@@ -43,12 +44,11 @@ type outItem struct {
 // wsConn is one voice websocket connection. Its reader runs on the HTTP handler's goroutine;
 // a writer goroutine owns every write and the heartbeat deadline.
 type wsConn struct {
-	s        *Server
-	ws       *websocket.Conn
-	opened   time.Time
-	killed   chan struct{}
-	killOnce sync.Once
-	quit     chan struct{} // closed when the reader has ended
+	s      *Server
+	ws     *websocket.Conn
+	opened time.Time
+	out    *outbox.Box[outItem]
+	quit   chan struct{} // closed when the reader has ended
 
 	// Guarded by Server.mu.
 	sess    *session
@@ -59,38 +59,20 @@ type wsConn struct {
 
 	// Guarded by qmu.
 	qmu      sync.Mutex
-	queue    []outItem
-	closing  bool
 	lastBeat time.Time
-	wake     chan struct{}
 }
 
+// push queues it for the writer. A close item is the last one: after it nothing more is
+// accepted, and push reports false.
 func (c *wsConn) push(it outItem) bool {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	if c.closing {
-		return false
-	}
 	if it.kind == outClose {
-		c.closing = true
+		return c.out.PushFinal(it)
 	}
-	c.queue = append(c.queue, it)
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-	return true
+	return c.out.Push(it)
 }
 
 // kill cuts the TCP connection without a close frame.
-func (c *wsConn) kill() {
-	c.killOnce.Do(func() {
-		close(c.killed)
-		if c.ws != nil { // nil only in the fuzz test's detached connections
-			_ = c.ws.UnderlyingConn().Close()
-		}
-	})
-}
+func (c *wsConn) kill() { c.out.Kill() }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("v"); v != "8" {
@@ -112,8 +94,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(1 << 20)
-	c := &wsConn{s: s, ws: ws, killed: make(chan struct{}), quit: make(chan struct{}),
-		wake: make(chan struct{}, 1), connIdx: -1}
+	c := &wsConn{s: s, ws: ws, quit: make(chan struct{}), connIdx: -1,
+		out: outbox.New[outItem](func() { _ = ws.UnderlyingConn().Close() })}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -174,11 +156,9 @@ func (c *wsConn) writeLoop() {
 	deadline := s.cfg.heartbeatInterval + s.cfg.heartbeatGrace
 	t := s.clk.NewTimer(deadline)
 	defer t.Stop()
+	var q []outItem
 	for {
-		c.qmu.Lock()
-		q := c.queue
-		c.queue = nil
-		c.qmu.Unlock()
+		q = c.out.Drain(q[:0])
 		for _, it := range q {
 			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
 			switch it.kind {
@@ -199,7 +179,7 @@ func (c *wsConn) writeLoop() {
 				wall := time.NewTimer(closeReplyWait)
 				select {
 				case <-c.quit:
-				case <-c.killed:
+				case <-c.out.Killed():
 				case <-wall.C:
 				}
 				wall.Stop()
@@ -207,9 +187,10 @@ func (c *wsConn) writeLoop() {
 				return
 			}
 		}
+		clear(q) // the written frames need not stay alive until the next wake-up
 		select {
-		case <-c.wake:
-		case <-c.killed:
+		case <-c.out.Ready():
+		case <-c.out.Killed():
 			return
 		case <-t.C():
 			c.qmu.Lock()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/events/voice"
+	"github.com/cordage/cordage/test/fakediscord/internal/outbox"
 )
 
 // FuzzClientMessages feeds arbitrary client messages to the websocket handlers of a detached
@@ -39,7 +40,7 @@ func FuzzClientMessages(f *testing.F) {
 		s.calls = map[events.Snowflake]*call{}
 		s.bySSRC = map[uint32]*session{}
 		s.ledger = Ledger{}
-		c := &wsConn{s: s, killed: make(chan struct{}), quit: make(chan struct{}), wake: make(chan struct{}, 1), connIdx: -1, opened: s.clk.Now()}
+		c := &wsConn{s: s, out: outbox.New[outItem](nil), quit: make(chan struct{}), connIdx: -1, opened: s.clk.Now()}
 		for _, msg := range bytes.Split(in, []byte{0xFF}) {
 			if len(msg) > 0 && msg[0] == 'b' {
 				s.handleBinaryLocked(c, msg[1:])
