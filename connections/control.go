@@ -44,15 +44,18 @@ type controller struct {
 	disconnect []chan<- error
 	presence   *events.PresenceUpdate // the last StatusUpdate to every shard, for a new set
 
-	pending   *reshardReq // a re-shard waiting for GET /gateway/bot
-	rs        *reshardRun // a re-shard whose new set runs beside the old one
-	filter    clock.Timer // the filter window after the last swap
+	pending   *reshardReq  // a re-shard waiting for GET /gateway/bot
+	wait      *reshardWait // a failed re-shard waiting for its next attempt
+	rs        *reshardRun  // a re-shard whose new set runs beside the old one
+	filter    clock.Timer  // the filter window after the last swap
 	filterMix *mixer
 	flushed   []chan struct{} // closed as each new shard flushes after the swap
 }
 
-// resharding reports whether a re-shard is asked for or in progress.
-func (ctl *controller) resharding() bool { return ctl.rs != nil || ctl.pending != nil }
+// resharding reports whether a re-shard is asked for, in progress or waiting to be retried.
+func (ctl *controller) resharding() bool {
+	return ctl.rs != nil || ctl.pending != nil || ctl.wait != nil
+}
 
 func (ctl *controller) run(initial []ShardState) {
 	c := ctl.c
@@ -62,6 +65,9 @@ func (ctl *controller) run(initial []ShardState) {
 		}
 		if ctl.filter != nil {
 			ctl.filter.Stop()
+		}
+		if ctl.wait != nil {
+			ctl.wait.timer.Stop()
 		}
 		c.wg.Wait()
 		for _, r := range ctl.disconnect {
@@ -77,9 +83,12 @@ func (ctl *controller) run(initial []ShardState) {
 	}
 	for {
 		var (
-			wake                            <-chan struct{}
-			loaded, drained, late, filtered <-chan time.Time
+			wake                                   <-chan struct{}
+			loaded, drained, late, filtered, retry <-chan time.Time
 		)
+		if ctl.wait != nil {
+			retry = ctl.wait.timer.C()
+		}
 		if rs := ctl.rs; rs != nil {
 			wake = rs.mix.wake
 			late = rs.deadline.C()
@@ -123,6 +132,8 @@ func (ctl *controller) run(initial []ShardState) {
 			ctl.abortReShard(fmt.Errorf("connections: re-shard: the new shard set was not ready in time"))
 		case <-filtered:
 			ctl.endFilter()
+		case <-retry:
+			ctl.retryNow()
 		}
 	}
 }
@@ -188,6 +199,13 @@ func (ctl *controller) handleNote(n note) {
 
 	case noteReShard:
 		if ctl.newSetShard(n.shard) {
+			// The new count is too small too: a retry asks for at least twice as many, or,
+			// for a count the caller chose, is pointless.
+			if rs := ctl.rs; rs.req.count == 0 {
+				rs.req.atLeast = max(rs.req.atLeast, 2*rs.new)
+			} else {
+				rs.req.final = true
+			}
 			ctl.abortReShard(fmt.Errorf("connections: re-shard: shard %d of the new set of %d was closed with 4011", n.shard.id, n.shard.count))
 			return
 		}
@@ -226,7 +244,7 @@ func (ctl *controller) handle(cmd Command) {
 	switch cmd := cmd.(type) {
 	case AddShards:
 		if ctl.resharding() {
-			replyErr(cmd.Reply, fmt.Errorf("%w: AddShards during a re-shard", ErrInvalidOption))
+			replyErr(cmd.Reply, fmt.Errorf("%w: AddShards refused", ErrReShardInProgress))
 			return
 		}
 		var errs []error
@@ -252,7 +270,7 @@ func (ctl *controller) handle(cmd Command) {
 
 	case RemoveShards:
 		if ctl.resharding() {
-			replyErr(cmd.Reply, fmt.Errorf("%w: RemoveShards during a re-shard", ErrInvalidOption))
+			replyErr(cmd.Reply, fmt.Errorf("%w: RemoveShards refused", ErrReShardInProgress))
 			return
 		}
 		var errs []error

@@ -90,19 +90,21 @@ type config struct {
 	dialer         *websocket.Dialer
 	backoff        Backoff
 	reshardCheck   time.Duration // WithReShardCheck (reshard.go)
+	reshardRetry   ReShardRetry  // WithReShardRetry (reshard.go)
 	errs           []error
 }
 
 func defaultConfig() config {
 	return config{
-		intents:     events.IntentsNonPrivileged,
-		compression: ZlibStream,
-		apiURL:      DefaultAPIURL,
-		log:         zap.NewNop(),
-		clock:       clock.Real(),
-		observer:    NopObserver{},
-		httpClient:  http.DefaultClient,
-		backoff:     DefaultBackoff,
+		intents:      events.IntentsNonPrivileged,
+		compression:  ZlibStream,
+		apiURL:       DefaultAPIURL,
+		log:          zap.NewNop(),
+		clock:        clock.Real(),
+		observer:     NopObserver{},
+		httpClient:   http.DefaultClient,
+		backoff:      DefaultBackoff,
+		reshardRetry: DefaultReShardRetry,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"go.uber.org/zap"
@@ -42,10 +43,83 @@ func WithReShardCheck(interval time.Duration) Option {
 	}
 }
 
+// ErrReShardInProgress: AddShards, RemoveShards or a second re-shard was asked for while a
+// re-shard runs (from its GET /gateway/bot until its done or final failed event, including the
+// wait before a retry). It wraps ErrInvalidOption. Retry after the ReShard event with Phase done
+// or failed (one whose Err carries no RetryIn).
+var ErrReShardInProgress = fmt.Errorf("%w: a re-shard is in progress", ErrInvalidOption)
+
+// ReShardRetry is when a failed re-shard is tried again (see WithReShardRetry). Each attempt
+// asks GET /gateway/bot again, so a count Discord recommends is fresh, and the session-start
+// budget is checked before any identify: an attempt the budget cannot pay for costs nothing.
+type ReShardRetry struct {
+	// Backoff spaces the attempts: the first retry starts Base after the failure, the n-th
+	// Base × Multiplier^(n-1) after, at most Max, each spread by ±Jitter. An attempt that
+	// failed for want of session starts waits at least until the budget resets.
+	Backoff Backoff
+	// MaxAttempts caps the attempts of one re-shard, the first included; 0 means no cap.
+	// 1 turns retries off.
+	MaxAttempts int
+	// Requested retries the re-shards asked for with the ReShard command and by
+	// WithReShardCheck too. Off by default: the ReShard command's caller gets the failure and
+	// decides, and WithReShardCheck asks again at its next interval anyway. With it on, the
+	// command's Reply is answered when the re-shard is done or given up.
+	Requested bool
+}
+
+// DefaultReShardRetry is the schedule of re-shards forced by close 4011, which Discord requires:
+// without one the closed shard's guilds stay dark. 15 s, ×2, ±20 %, at most 10 min, no cap on
+// attempts; the ReShard command and WithReShardCheck are not retried.
+var DefaultReShardRetry = ReShardRetry{
+	Backoff: Backoff{Base: 15 * time.Second, Multiplier: 2, Jitter: 0.2, Max: 10 * time.Minute},
+}
+
+// WithReShardRetry sets when a failed re-shard is tried again (default DefaultReShardRetry).
+// Failures no retry can fix end the re-shard at once: a rejected token and the fatal close
+// codes (4004, 4010, 4012–4014). It has no effect on ConnectShards.
+func WithReShardRetry(r ReShardRetry) Option {
+	return func(c *config) {
+		b := r.Backoff
+		if b.Base <= 0 || b.Max < b.Base || b.Multiplier < 1 || b.Jitter < 0 || b.Jitter > 1 {
+			c.fail(optionError("WithReShardRetry", "Backoff: want Base > 0, Max ≥ Base, Multiplier ≥ 1, Jitter in [0,1]"))
+		}
+		if r.MaxAttempts < 0 {
+			c.fail(optionError("WithReShardRetry", "MaxAttempts %d, want ≥ 0 (0: no cap)", r.MaxAttempts))
+		}
+		c.reshardRetry = r
+	}
+}
+
+// ReShardError is why one attempt at a re-shard failed. The ReShard event with Phase failed
+// carries it in Err, and so does a ReShard command's Reply once the re-shard is given up.
+// errors.Is and errors.As see the cause through it.
+type ReShardError struct {
+	// Attempt counts the attempts of this re-shard, 1 for the first.
+	Attempt int
+	// RetryIn is when the next attempt starts (clock time), 0 when none will: the re-shard is
+	// given up and the running shards go on alone.
+	RetryIn time.Duration
+	Err     error
+}
+
+func (e *ReShardError) Error() string {
+	if e.RetryIn > 0 {
+		return fmt.Sprintf("connections: re-shard attempt %d failed, next in %v: %v", e.Attempt, e.RetryIn.Round(time.Millisecond), e.Err)
+	}
+	return fmt.Sprintf("connections: re-shard attempt %d failed, giving up: %v", e.Attempt, e.Err)
+}
+
+func (e *ReShardError) Unwrap() error { return e.Err }
+
 // ReShardReport is what Observer.ReShard gets.
 type ReShardReport struct {
 	Phase    events.ReShardPhase // started, done or failed
 	Old, New int
+	// Attempt counts the attempts of this re-shard, 1 for the first.
+	Attempt int
+	// RetryIn, on a failure, is when the next attempt starts (clock time); 0 when the re-shard
+	// is given up.
+	RetryIn time.Duration
 	// Took is the time from the start to the swap or the failure (clock time).
 	Took time.Duration
 	// Held is the most events held back at once: the memory cost of the re-shard.
@@ -65,6 +139,17 @@ type reshardReq struct {
 	count    int  // 0: as Discord recommends
 	required bool // 4011: the count must grow even if Discord recommends the old one
 	replies  []chan<- error
+	attempt  int // 1 for the first
+	// atLeast is the smallest count worth trying (count 0 only): a new set closed with 4011
+	// was too small.
+	atLeast int
+	final   bool // the failure needs a different explicit count: retrying cannot help
+}
+
+// reshardWait is a failed re-shard waiting for its next attempt.
+type reshardWait struct {
+	req   reshardReq
+	timer clock.Timer
 }
 
 // reshardRun is a re-shard in progress: the new set runs beside the old one.
@@ -81,7 +166,7 @@ type reshardRun struct {
 	drainTimer clock.Timer              // set once loaded
 	flushes    map[*shard]chan struct{} // old shard → closed once it flushed (see flusher)
 	deadline   clock.Timer
-	replies    []chan<- error
+	req        reshardReq
 }
 
 // requestReShard starts a re-shard: it first asks GET /gateway/bot for the budget, the bucket
@@ -89,9 +174,22 @@ type reshardRun struct {
 func (ctl *controller) requestReShard(req reshardReq) {
 	if ctl.rs != nil || ctl.pending != nil {
 		for _, r := range req.replies {
-			replyErr(r, fmt.Errorf("%w: a re-shard is already in progress", ErrInvalidOption))
+			replyErr(r, ErrReShardInProgress)
 		}
 		return
+	}
+	if w := ctl.wait; w != nil {
+		// A command during the wait for a retry starts the next attempt now, with its count;
+		// the waiting re-shard's replies and its need to grow carry over.
+		w.timer.Stop()
+		ctl.wait = nil
+		req.required = req.required || w.req.required
+		req.replies = append(w.req.replies, req.replies...)
+		req.attempt = w.req.attempt
+		req.atLeast = w.req.atLeast
+	}
+	if req.attempt == 0 {
+		req.attempt = 1
 	}
 	ctl.pending = &req
 	ctl.c.wg.Go(ctl.fetchGateway)
@@ -151,12 +249,12 @@ func (ctl *controller) gatewayAnswer(n note) {
 	}
 	old := ctl.count
 	if n.err != nil {
-		ctl.reshardFailed(old, req.count, req.reason, req.replies, fmt.Errorf("connections: re-shard: %w", n.err), mixStats{}, 0)
+		ctl.reshardFailed(*req, old, req.count, fmt.Errorf("connections: re-shard: %w", n.err), mixStats{}, 0)
 		return
 	}
 	count := req.count
 	if count == 0 {
-		count = max(n.gw.Shards, ctl.c.cfg.shardCount)
+		count = max(n.gw.Shards, ctl.c.cfg.shardCount, req.atLeast)
 	}
 	if req.required && count <= old {
 		// Discord closed with 4011, so the old count is too low whatever the recommendation says.
@@ -168,24 +266,25 @@ func (ctl *controller) gatewayAnswer(n note) {
 		}
 		return
 	}
-	ctl.beginReShard(count, n.gw, req.reason, req.replies)
+	ctl.beginReShard(count, n.gw, *req)
 }
 
 // checkAnswer handles a periodic GET /gateway/bot.
 func (ctl *controller) checkAnswer(gw events.GatewayBot) {
-	if ctl.rs != nil || ctl.pending != nil || gw.Shards <= ctl.count {
+	if ctl.resharding() || gw.Shards <= ctl.count {
 		return
 	}
-	ctl.beginReShard(gw.Shards, gw, fmt.Sprintf("GET /gateway/bot recommends %d shards", gw.Shards), nil)
+	ctl.beginReShard(gw.Shards, gw, reshardReq{reason: fmt.Sprintf("GET /gateway/bot recommends %d shards", gw.Shards), attempt: 1})
 }
 
 // beginReShard starts the new set beside the old one.
-func (ctl *controller) beginReShard(count int, gw events.GatewayBot, reason string, replies []chan<- error) {
+func (ctl *controller) beginReShard(count int, gw events.GatewayBot, req reshardReq) {
 	c := ctl.c
 	old := ctl.count
+	reason := req.reason
 	if gw.SessionStartLimit.Total > 0 {
 		if err := shardctl.CheckBudget(gw.SessionStartLimit, count); err != nil {
-			ctl.reshardFailed(old, count, reason, replies, err, mixStats{}, 0)
+			ctl.reshardFailed(req, old, count, err, mixStats{}, 0)
 			return
 		}
 		c.cfg.observer.SessionBudget(gw.SessionStartLimit.Remaining)
@@ -201,16 +300,16 @@ func (ctl *controller) beginReShard(count int, gw events.GatewayBot, reason stri
 		started: c.cfg.clock.Now(),
 		// One identify per bucket every 5 s, with room for retries.
 		deadline: c.cfg.clock.NewTimer(reshardBaseTimeout + time.Duration(rounds)*2*shardctl.IdentifyInterval),
-		replies:  replies,
+		req:      req,
 	}
 	ctl.rs = rs
 	// The old set's tap goes in before any new shard exists, so that every dispatch the old set
 	// delivers from here on is known to the merge.
 	ctl.set.tap.Store(&tap{m: rs.mix, oldSet: true})
 	rs.set.tap.Store(&tap{m: rs.mix})
-	c.log.Info("re-sharding", zap.Int("old", old), zap.Int("new", count), zap.String("reason", reason))
-	c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: count, Phase: events.ReShardStarted, Reason: reason}))
-	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardStarted, Old: old, New: count})
+	c.log.Info("re-sharding", zap.Int("old", old), zap.Int("new", count), zap.String("reason", reason), zap.Int("attempt", req.attempt))
+	c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: count, Phase: events.ReShardStarted, Reason: attemptReason(reason, req.attempt)}))
+	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardStarted, Old: old, New: count, Attempt: req.attempt})
 	for _, id := range shardctl.BucketOrder(shardctl.ShardIDs(count), maxConc) {
 		s := newShard(c, ShardState{ID: id, Count: count})
 		s.set = rs.set
@@ -296,7 +395,7 @@ func (ctl *controller) swap() {
 	took := c.cfg.clock.Now().Sub(rs.started)
 	stats, released := rs.mix.release(oldHad,
 		runtimeEvent(-1, KindConnectedAllShards, events.ConnectedAllShards{Shards: ids}),
-		runtimeEvent(-1, KindReShard, events.ReShard{Old: rs.old, New: rs.new, Phase: events.ReShardDone, Reason: rs.reason}))
+		runtimeEvent(-1, KindReShard, events.ReShard{Old: rs.old, New: rs.new, Phase: events.ReShardDone, Reason: attemptReason(rs.reason, rs.req.attempt)}))
 	for _, s := range ctl.shards {
 		s.stop(events.CloseNormal) // sessions with the old count are of no further use
 	}
@@ -320,9 +419,9 @@ func (ctl *controller) swap() {
 	}
 	c.log.Info("re-shard done", zap.Int("old", rs.old), zap.Int("new", rs.new), zap.Duration("took", took),
 		zap.Int("held", stats.peakHeld), zap.Int("released", released), zap.Int("duplicates", stats.duplicates))
-	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardDone, Old: rs.old, New: rs.new, Took: took,
+	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardDone, Old: rs.old, New: rs.new, Attempt: rs.req.attempt, Took: took,
 		Held: stats.peakHeld, Duplicates: stats.duplicates, Suppressed: stats.suppressed, Released: released})
-	for _, r := range rs.replies {
+	for _, r := range rs.req.replies {
 		replyErr(r, nil)
 	}
 	if ctl.presence != nil {
@@ -347,24 +446,94 @@ func (ctl *controller) abortReShard(err error) {
 	for _, s := range rs.shards {
 		s.stop(events.CloseNormal)
 	}
-	ctl.reshardFailed(rs.old, rs.new, rs.reason, rs.replies, err, stats, ctl.c.cfg.clock.Now().Sub(rs.started))
+	ctl.reshardFailed(rs.req, rs.old, rs.new, err, stats, ctl.c.cfg.clock.Now().Sub(rs.started))
 }
 
-// reshardFailed reports a re-shard that did not happen. The old set keeps running; if nothing
-// of it is left the connection ends.
-func (ctl *controller) reshardFailed(old, count int, reason string, replies []chan<- error, err error, stats mixStats, took time.Duration) {
+// reshardFailed reports a re-shard attempt that did not happen and schedules the next one when
+// the retry policy allows. The old set keeps running; if nothing of it is left and no attempt
+// follows, the connection ends.
+func (ctl *controller) reshardFailed(req reshardReq, old, count int, cause error, stats mixStats, took time.Duration) {
 	c := ctl.c
-	c.log.Error("re-shard failed; keeping the running shards", zap.Int("old", old), zap.Int("new", count),
-		zap.Int("running", len(ctl.shards)), zap.Error(err))
-	c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: count, Phase: events.ReShardFailed, Reason: reason, Err: err}))
-	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardFailed, Old: old, New: count, Took: took,
+	attempt := max(req.attempt, 1)
+	var retryIn time.Duration
+	if ctl.retryable(req, cause) {
+		retryIn = ctl.retryDelay(attempt, cause)
+	}
+	err := &ReShardError{Attempt: attempt, RetryIn: retryIn, Err: cause}
+	fields := []zap.Field{zap.Int("old", old), zap.Int("new", count), zap.Int("running", len(ctl.shards)),
+		zap.Int("attempt", attempt), zap.Error(cause)}
+	if retryIn > 0 {
+		c.log.Warn("re-shard failed; keeping the running shards and trying again", append(fields, zap.Duration("retry_in", retryIn))...)
+	} else {
+		c.log.Error("re-shard failed; keeping the running shards", fields...)
+	}
+	c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: count, Phase: events.ReShardFailed, Reason: attemptReason(req.reason, attempt), Err: err}))
+	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardFailed, Old: old, New: count, Attempt: attempt, RetryIn: retryIn, Took: took,
 		Held: stats.peakHeld, Duplicates: stats.duplicates, Suppressed: stats.suppressed})
-	for _, r := range replies {
+	if retryIn > 0 {
+		req.attempt = attempt + 1
+		ctl.wait = &reshardWait{req: req, timer: c.cfg.clock.NewTimer(retryIn)}
+		return
+	}
+	for _, r := range req.replies {
 		replyErr(r, err)
 	}
 	if len(ctl.shards) == 0 {
 		c.fail(err)
 	}
+}
+
+// retryable reports whether the policy gives a failed re-shard another attempt.
+func (ctl *controller) retryable(req reshardReq, err error) bool {
+	p := ctl.c.cfg.reshardRetry
+	if !req.required && !p.Requested || req.final || ctl.c.ctx.Err() != nil {
+		return false
+	}
+	if p.MaxAttempts > 0 && req.attempt >= p.MaxAttempts {
+		return false
+	}
+	if errors.Is(err, ErrUnauthorized) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ce *CloseError
+	if errors.As(err, &ce) && ce.Code != 0 && ce.Fatal() {
+		return false // a configuration mistake (4010, 4012–4014): every attempt would end alike
+	}
+	return true
+}
+
+// retryDelay is the wait after the attempt-th failure: the policy's backoff, and for want of
+// session starts at least until the budget resets.
+func (ctl *controller) retryDelay(attempt int, err error) time.Duration {
+	b := ctl.c.cfg.reshardRetry.Backoff
+	d := float64(b.Base)
+	for i := 1; i < attempt && d < float64(b.Max); i++ {
+		d *= b.Multiplier
+	}
+	d = min(d, float64(b.Max))
+	d *= 1 + b.Jitter*(2*rand.Float64()-1)
+	delay := max(time.Duration(d), time.Millisecond)
+	var be *shardctl.BudgetError
+	if errors.As(err, &be) && be.ResetAfter > delay {
+		delay = be.ResetAfter
+	}
+	return delay
+}
+
+// retryNow starts the attempt a failed re-shard waited for.
+func (ctl *controller) retryNow() {
+	w := ctl.wait
+	ctl.wait = nil
+	ctl.requestReShard(w.req)
+}
+
+// attemptReason is a ReShard event's Reason: what started the re-shard, and which attempt this
+// is after the first.
+func attemptReason(reason string, attempt int) string {
+	if attempt <= 1 {
+		return reason
+	}
+	return fmt.Sprintf("%s (attempt %d)", reason, attempt)
 }
 
 // filterProgress ends the filter once every new shard has flushed.

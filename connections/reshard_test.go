@@ -121,8 +121,16 @@ func connectClock(t *testing.T, srv *fakediscord.Server, clk clock.Clock, opts .
 // ledgerTraffic returns the payload hash of every distinct MESSAGE_CREATE the simulator sent to
 // any session (one Dispatch reaching sessions of both sets counts once).
 func ledgerTraffic(srv *fakediscord.Server) map[string]bool {
+	return ledgerTrafficOf(srv, func(fakediscord.LedgerSession) bool { return true })
+}
+
+// ledgerTrafficOf is ledgerTraffic over the sessions keep accepts.
+func ledgerTrafficOf(srv *fakediscord.Server, keep func(fakediscord.LedgerSession) bool) map[string]bool {
 	byID := map[string]string{}
 	for _, sess := range srv.Ledger().Sessions {
+		if !keep(sess) {
+			continue
+		}
 		for _, e := range sess.Dispatches {
 			if e.T == "MESSAGE_CREATE" {
 				byID[e.EventID] = e.Hash
@@ -140,7 +148,13 @@ func ledgerTraffic(srv *fakediscord.Server) map[string]bool {
 // that it got each exactly once and nothing else.
 func checkExactlyOnce(t *testing.T, srv *fakediscord.Server, rec *clockRecorder) (sent int) {
 	t.Helper()
-	want := ledgerTraffic(srv)
+	return checkExactlyOnceOf(t, srv, rec, ledgerTraffic(srv))
+}
+
+// checkExactlyOnceOf is checkExactlyOnce against want, the payload hashes of the
+// MESSAGE_CREATEs that must be delivered (and nothing else).
+func checkExactlyOnceOf(t *testing.T, srv *fakediscord.Server, rec *clockRecorder, want map[string]bool) (sent int) {
+	t.Helper()
 	got := map[string]int{}
 	complete := func() bool {
 		clear(got)
@@ -434,6 +448,11 @@ func TestReShardFailureKeepsOldSet(t *testing.T) {
 	failed := rec.reShardEvent(t, events.ReShardFailed)
 	if failed.Old != 4 || failed.New != 8 || failed.Err == nil {
 		t.Fatalf("ReShard failed event %+v", failed)
+	}
+	// A re-shard asked for by command is not retried by default.
+	var rse *connections.ReShardError
+	if !errors.As(err, &rse) || rse.Attempt != 1 || rse.RetryIn != 0 {
+		t.Fatalf("ReShard error %#v, want attempt 1 and no retry", err)
 	}
 	if n := len(srv.IdentifyLog()); n != 4 {
 		t.Fatalf("%d identifies, want none for the refused set", n)
