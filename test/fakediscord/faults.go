@@ -134,3 +134,15 @@ func (s *Server) ZlibBoundaryNext(shard int) error {
 	}
 	return err
 }
+
+// WithholdGuildCreate makes sessions that start while on is true leave guild out of the
+// GUILD_CREATEs that follow READY: READY lists it as unavailable and it stays so, as in an
+// outage. Sessions already running are not affected.
+func (s *Server) WithholdGuildCreate(guild events.Snowflake, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.withheldGuilds == nil {
+		s.withheldGuilds = make(map[events.Snowflake]bool)
+	}
+	s.withheldGuilds[guild] = on
+}

@@ -225,6 +225,9 @@ func (s *Server) identify(c *conn, env events.Envelope) {
 	}
 	_ = s.dispatchNewLocked(sess, "READY", 0, ready)
 	for _, g := range guilds {
+		if s.withheldGuilds[g] {
+			continue
+		}
 		_ = s.dispatchNewLocked(sess, "GUILD_CREATE", g, s.world.guildCreate(g, lt, worldEpoch))
 	}
 	s.log.Info("session started", zap.Int("shard", rec.Shard), zap.Int("shards", rec.ShardCount), zap.Int("conn", c.id))

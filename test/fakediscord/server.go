@@ -62,6 +62,7 @@ type Server struct {
 	remaining         int
 	resetAt           time.Time
 	refuseResumes     bool
+	withheldGuilds    map[events.Snowflake]bool      // WithholdGuildCreate
 	memberRequests    map[events.Snowflake]time.Time // guild → last allowed all-members request
 	received          map[int][]events.Envelope
 	userAgents        []string
