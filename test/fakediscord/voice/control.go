@@ -156,7 +156,9 @@ func needID(w http.ResponseWriter, name string, id events.Snowflake) bool {
 }
 
 func (c *voiceControl) ledger(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, c.s.Ledger())
+	l := c.s.Ledger() // a fresh snapshot: fillEmpty may change it
+	l.fillEmpty()
+	writeJSON(w, http.StatusOK, l)
 }
 
 type userBody struct {

@@ -40,7 +40,7 @@ func ExampleServer_ControlHandler() {
 	}
 	body, _ = io.ReadAll(res.Body)
 	res.Body.Close()
-	fmt.Println(res.StatusCode, strings.Contains(string(body), `"Sessions":[]`))
+	fmt.Println(res.StatusCode, strings.Contains(string(body), `"sessions":[]`))
 	// Output:
 	// 409 {"error":"voicesim: the user has no live voice session"}
 	// 200 true

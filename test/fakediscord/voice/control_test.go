@@ -82,8 +82,11 @@ func TestControlCloseAndDrop(t *testing.T) {
 	if !ok || r.SSRC != a.ready.SSRC || r.Mode != voice.ModeAES256GCMRTPSize || len(l.Calls) != 1 || l.Calls[0].ChannelID != 2 {
 		t.Fatalf("ledger over HTTP: %+v", l)
 	}
-	if _, body := api.do(http.MethodGet, "/ledger", ""); !strings.Contains(body, `"UserID":"10"`) {
-		t.Errorf("ledger JSON does not carry the user id as a string: %s", body)
+	_, body := api.do(http.MethodGet, "/ledger", "")
+	for _, want := range []string{`"user_id":"10"`, `"closed":null`, `"resumes":[]`, `"refused":[]`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("ledger JSON lacks %s: %s", want, body)
+		}
 	}
 
 	if code, body := api.post("/faults/close", `{"user_id":"10","code":4015}`); code != 200 || body != "{\"ok\":true}\n" {

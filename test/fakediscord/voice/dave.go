@@ -195,12 +195,12 @@ func (s *Server) SetDAVEFaults(channel events.Snowflake, f daveserver.Faults) er
 
 // DAVEState is the DAVE side of one call, as the ledger shows it.
 type DAVEState struct {
-	ProtocolVersion int
-	Epoch           uint64
+	ProtocolVersion int    `json:"protocol_version"`
+	Epoch           uint64 `json:"epoch"`
 	// Members are the users holding a leaf in the MLS group, in leaf order.
-	Members []events.Snowflake
+	Members []events.Snowflake `json:"members"`
 	// Transition is the id of the transition waiting for ready-for-transition, 0 for none.
-	Transition uint16
+	Transition uint16 `json:"transition"`
 }
 
 func daveState(d *daveserver.Server) DAVEState {

@@ -178,23 +178,29 @@ func TestRunVoice(t *testing.T) {
 	b := joinVoice(t, info)
 	ctl := info.VoiceControlURL
 
+	// Decoded from the JSON names alone, as a bot in another language would.
 	var ledger struct {
 		Sessions []struct {
-			UserID      events.Snowflake
-			ChannelID   events.Snowflake
-			DAVEVersion int
-			Ended       string
-		}
+			UserID      events.Snowflake `json:"user_id"`
+			ChannelID   events.Snowflake `json:"channel_id"`
+			DAVEVersion int              `json:"dave_version"`
+			Ended       string           `json:"ended"`
+		} `json:"sessions"`
 		Calls []struct {
-			ChannelID events.Snowflake
-			DAVE      *struct{ ProtocolVersion int }
-		}
+			ChannelID events.Snowflake `json:"channel_id"`
+			DAVE      *struct {
+				ProtocolVersion int `json:"protocol_version"`
+			} `json:"dave"`
+		} `json:"calls"`
 	}
 	if code := get(t, ctl+"/ledger", "", &ledger); code != 200 || len(ledger.Sessions) != 1 || len(ledger.Calls) != 1 {
 		t.Fatalf("voice ledger: %d %+v", code, ledger)
 	}
 	if s := ledger.Sessions[0]; s.UserID != b.user || s.ChannelID != b.channel || s.DAVEVersion != 1 || s.Ended != "" {
 		t.Fatalf("voice session %+v", s)
+	}
+	if c := ledger.Calls[0]; c.ChannelID != b.channel || c.DAVE == nil || c.DAVE.ProtocolVersion != 1 {
+		t.Fatalf("voice call %+v", c)
 	}
 
 	ch := `"channel_id":"` + b.channel.String() + `"`
