@@ -70,13 +70,17 @@ type Conn struct {
 	sending atomic.Bool
 	snd     sender
 
+	// afterDatagram, when set (tests only, from Manager.afterDatagram), runs on the UDP reader
+	// after each datagram it handled, so tests can wait for the reader instead of polling Stats.
+	afterDatagram func()
+
 	// supervisor state (owned by the run goroutine)
 	seq       int64 // last server seq, -1 for none
 	canResume bool
 }
 
 type statCounters struct {
-	sent, framesDropped, received, dropped, undecrypt, unknownSSRC, eventsDropped, reconnects atomic.Uint64
+	sent, framesDropped, received, dropped, undecrypt, unknownSSRC, eventsDropped, reconnects, keepAlives atomic.Uint64
 }
 
 func newConn(m *Manager, j JoinConfig) *Conn {
@@ -90,6 +94,7 @@ func newConn(m *Manager, j JoinConfig) *Conn {
 		seq: -1,
 	}
 	c.writeOp = c.writeJSON
+	c.afterDatagram = m.afterDatagram
 	c.ssrcs.m = map[uint32]events.Snowflake{}
 	c.snd.init()
 	return c
@@ -183,6 +188,7 @@ func (c *Conn) Stats() Stats {
 		PacketsReceived: s.received.Load(), PacketsDropped: s.dropped.Load(),
 		PacketsUndecrypt: s.undecrypt.Load(), PacketsUnknownSSRC: s.unknownSSRC.Load(),
 		EventsDropped: s.eventsDropped.Load(), Reconnects: s.reconnects.Load(),
+		KeepAlivesSent: s.keepAlives.Load(),
 	}
 }
 

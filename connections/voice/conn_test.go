@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,7 +187,7 @@ func TestJoinWaitsThroughNullEndpoint(t *testing.T) {
 		done <- err
 	}()
 	// The null endpoint must not start a connection; a real one later does.
-	waitFor(t, func() bool { c := h.m.Conn(testGuild); return c != nil && c.creds.snapshot().ServerSeen })
+	waitFor(t, &h.gw.answered, func() bool { c := h.m.Conn(testGuild); return c != nil && c.creds.snapshot().ServerSeen })
 	select {
 	case err := <-done:
 		t.Fatalf("Join returned %v on a null endpoint", err)
@@ -296,6 +297,8 @@ func TestSendReachesServer(t *testing.T) {
 
 func TestReceiveDemux(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.PacketBuffer = 4 })
+	var handled notifier // one poke per datagram the UDP reader is done with
+	h.m.afterDatagram = handled.poke
 	c := h.join(t)
 	sendAndCheck(t, h, c, 1) // teaches the fake our UDP address
 	const other = events.Snowflake(5151)
@@ -328,22 +331,26 @@ func TestReceiveDemux(t *testing.T) {
 			t.Fatalf("packet %d = %+v, want %+v", i, p, want)
 		}
 	}
-	waitFor(t, func() bool { return c.Stats().PacketsUndecrypt == 1 })
+	waitFor(t, &handled, func() bool { return c.Stats().PacketsUndecrypt == 1 })
 	// A reader that does not read: the buffer (4) fills, the rest is dropped and counted,
 	// and the connection keeps working.
 	for i := range 10 {
 		h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: uint16(10 + i), SSRC: 9}, []byte{byte(i)})
 	}
-	waitFor(t, func() bool { s := c.Stats(); return s.PacketsReceived+s.PacketsDropped == 12 })
+	waitFor(t, &handled, func() bool { s := c.Stats(); return s.PacketsReceived+s.PacketsDropped == 12 })
 	if s := c.Stats(); s.PacketsReceived != 6 || s.PacketsDropped != 6 || s.PacketsUnknownSSRC != 0 {
 		t.Fatalf("stats = %+v", s)
 	}
 	// A packet from an SSRC nobody ever maps is dropped (and counted) once it is a second old.
+	k := handled.count()
 	h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: 1, SSRC: 10}, []byte{1})
-	waitFor(t, func() bool {
-		h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: 99, SSRC: 9}, []byte{1}) // wakes the reader
-		return c.Stats().PacketsUnknownSSRC == 1
-	})
+	waitPokes(t, &handled, k+1) // held now, stamped with the clock's time
+	clock.Sleep(c.clk, holdFor, nil)
+	h.fv.sendRTP(rtp.Header{PayloadType: rtp.PayloadTypeOpus, Seq: 99, SSRC: 9}, []byte{1}) // wakes the reader
+	waitPokes(t, &handled, k+2)
+	if n := c.Stats().PacketsUnknownSSRC; n != 1 {
+		t.Fatalf("%d packets counted as from an unknown SSRC, want the expired one", n)
+	}
 	h.fv.push(vgw.OpClientDisconnect, vgw.ClientDisconnect{UserID: other}, true)
 	if ev := awaitEvent[UserDisconnected](t, c, 5*time.Second); ev.UserID != other {
 		t.Fatalf("disconnect = %+v", ev)
@@ -353,15 +360,62 @@ func TestReceiveDemux(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
+// notifier wakes the tests waiting on it whenever what they watch may have changed: a
+// datagram handled, a write recorded, a dispatch handed over.
+type notifier struct {
+	mu sync.Mutex
+	n  int
+	ch chan struct{}
+}
+
+func (n *notifier) poke() {
+	n.mu.Lock()
+	n.n++
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+	n.mu.Unlock()
+}
+
+// next returns a channel closed at the next poke.
+func (n *notifier) next() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+func (n *notifier) count() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.n
+}
+
+// waitFor waits until cond holds, checking it again at every poke of n, for at most 5 s.
+func waitFor(t *testing.T, n *notifier, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	for {
+		ch := n.next() // before cond: a change after the check still wakes us
+		if cond() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
 			t.Fatal("condition not met within 5 s")
 		}
-		time.Sleep(time.Millisecond)
 	}
+}
+
+// waitPokes waits until n has been poked at least k times in all.
+func waitPokes(t *testing.T, n *notifier, k int) {
+	t.Helper()
+	waitFor(t, n, func() bool { return n.count() >= k })
 }
 
 func TestCloseStopsSendAndLeaves(t *testing.T) {

@@ -89,4 +89,5 @@ type Stats struct {
 	PacketsUnknownSSRC uint64 // packets from an SSRC no speaking event has mapped yet
 	EventsDropped      uint64 // events dropped because Events was full
 	Reconnects         uint64 // sessions after the first
+	KeepAlivesSent     uint64 // UDP keepalives sent while no audio went out (one per 5 s)
 }

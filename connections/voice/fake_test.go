@@ -58,9 +58,10 @@ type fakeVoice struct {
 	identifies int
 	resumes    int
 
-	recv    chan clientMsg
-	packets chan rtp.Packet
-	closed  chan struct{}
+	recv       chan clientMsg
+	packets    chan rtp.Packet
+	keepAlives chan []byte
+	closed     chan struct{}
 }
 
 type sentMsg struct {
@@ -78,7 +79,7 @@ func newFakeVoice(t testing.TB) *fakeVoice {
 	t.Helper()
 	f := &fakeVoice{
 		t: t, modes: []vgw.Mode{vgw.ModeXChaCha20Poly1305RTPSize, vgw.ModeAES256GCMRTPSize},
-		ssrc: 1000, recv: make(chan clientMsg, 4096), packets: make(chan rtp.Packet, 4096),
+		ssrc: 1000, recv: make(chan clientMsg, 4096), packets: make(chan rtp.Packet, 4096), keepAlives: make(chan []byte, 64),
 		closed: make(chan struct{}),
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serveWS))
@@ -313,6 +314,15 @@ func (f *fakeVoice) serveUDP() {
 			return
 		}
 		b := buf[:n]
+		if n == keepAliveLen {
+			// A keepalive: recorded, and echoed as Discord's voice servers do.
+			select {
+			case f.keepAlives <- append([]byte(nil), b...):
+			default:
+			}
+			_, _ = f.udp.WriteToUDPAddrPort(b, from)
+			continue
+		}
 		if n == rtp.DiscoveryLen {
 			if d, err := rtp.ParseDiscovery(b); err == nil && d.Type == rtp.DiscoveryRequest {
 				if f.noDiscovery.Load() || f.loseDisc.Add(-1) >= 0 {
@@ -394,11 +404,13 @@ type fakeGateway struct {
 	calls    []connections.VoiceStateUpdate
 	n        int
 	token    string
+	answered notifier // poked once the Manager has been handed the answer to a call
 }
 
 const testBot = events.Snowflake(4242)
 
 func (g *fakeGateway) UpdateVoiceState(ctx context.Context, v connections.VoiceStateUpdate) error {
+	defer g.answered.poke()
 	g.mu.Lock()
 	g.calls = append(g.calls, v)
 	g.n++

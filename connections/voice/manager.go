@@ -44,6 +44,8 @@ type Manager struct {
 	mu    sync.Mutex
 	conns map[events.Snowflake]*Conn
 	wg    sync.WaitGroup
+
+	afterDatagram func() // copied into each Conn; tests only
 }
 
 // NewManager returns a Manager whose connections live at most as long as ctx. When ctx ends,

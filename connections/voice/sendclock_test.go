@@ -16,9 +16,10 @@ import (
 
 // wire records what a Conn writes, with the clock time of each write.
 type wire struct {
-	mu     sync.Mutex
-	clk    clock.Clock
-	events []wireEvent
+	mu      sync.Mutex
+	clk     clock.Clock
+	events  []wireEvent
+	written notifier // poked at every write
 }
 
 type wireEvent struct {
@@ -29,6 +30,7 @@ type wireEvent struct {
 }
 
 func (w *wire) Write(b []byte) (int, error) {
+	defer w.written.poke()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.events = append(w.events, wireEvent{at: w.clk.Now(), packet: append([]byte(nil), b...)})
@@ -36,6 +38,7 @@ func (w *wire) Write(b []byte) (int, error) {
 }
 
 func (w *wire) writeOp(op vgw.Op, payload any) error {
+	defer w.written.poke()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	ev := wireEvent{at: w.clk.Now(), op: op}
@@ -162,7 +165,7 @@ func TestSendClock(t *testing.T) {
 	for range 3 + silenceFrames + 1 { // 3 frames, the grace slot, the silence frames (the first needs no wait)
 		step(t, clk, FrameDuration)
 	}
-	waitFor(t, func() bool { return len(w.snapshot()) == 1+3+silenceFrames+1 })
+	waitFor(t, &w.written, func() bool { return len(w.snapshot()) == 1+3+silenceFrames+1 })
 	evs := w.snapshot()
 	ms := func(ev wireEvent) int { return int(ev.at.Sub(t0) / time.Millisecond) }
 	if evs[0].op != vgw.OpSpeaking || evs[0].speaking != SpeakingMicrophone || ms(evs[0]) != 0 {
@@ -264,7 +267,7 @@ func TestSendBusyAndCancel(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- c.Send(ctx, frames) }()
 	step(t, clk, FrameDuration)
-	waitFor(t, func() bool { return len(w.snapshot()) >= 2 })
+	waitFor(t, &w.written, func() bool { return len(w.snapshot()) >= 2 })
 	if err := c.Send(context.Background(), frames); !errors.Is(err, ErrSendBusy) {
 		t.Fatalf("second Send = %v", err)
 	}

@@ -59,14 +59,16 @@ func dispatch(name string, d any) connections.Event {
 // sim is a bot on the gateway simulator (through package connections) and a second user, both
 // able to join the same voice channel on the voice simulator.
 type sim struct {
-	ctx      context.Context
-	srv      *fakediscord.Server
-	vs       *voicesim.Server
-	stopBot  context.CancelFunc // ends the bot Manager's context (the gateway lives on)
-	bot      *voice.Manager
-	listener *voice.Manager
-	guild    events.Snowflake
-	channel  events.Snowflake
+	ctx     context.Context
+	srv     *fakediscord.Server
+	vs      *voicesim.Server
+	stopBot context.CancelFunc // ends the bot Manager's context (the gateway lives on)
+	// botDatagrams is poked each time the bot's UDP reader has handled a datagram.
+	botDatagrams *broadcast
+	bot          *voice.Manager
+	listener     *voice.Manager
+	guild        events.Snowflake
+	channel      events.Snowflake
 }
 
 const listenerID = events.Snowflake(990001)
@@ -100,6 +102,8 @@ func newSim(t *testing.T, daveVersion int, opts ...voicesim.Option) *sim {
 	botCtx, stopBot := context.WithCancel(ctx)
 	s.stopBot = stopBot
 	s.bot = voice.NewManager(botCtx, gw, voice.Config{Clock: clk, JoinTimeout: simJoinTimeout, Insecure: true, Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named("bot")})
+	s.botDatagrams = &broadcast{}
+	voice.SetAfterDatagram(s.bot, s.botDatagrams.poke)
 	stop, pumped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(pumped)
@@ -203,16 +207,32 @@ func (s *sim) join(t *testing.T, m *voice.Manager) *voice.Conn {
 // waitGroupFormed waits until both connections agree on a DAVE epoch.
 func waitGroupFormed(t *testing.T, a, b *voice.Conn) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitDAVE(t, a, b, "a common DAVE epoch", func() bool {
 		ea, eb := a.EpochAuthenticator(), b.EpochAuthenticator()
-		if a.DAVEProtocolVersion() == 1 && b.DAVEProtocolVersion() == 1 && len(ea) > 0 && bytes.Equal(ea, eb) {
-			return
+		return a.DAVEProtocolVersion() == 1 && b.DAVEProtocolVersion() == 1 && len(ea) > 0 && bytes.Equal(ea, eb)
+	})
+}
+
+// waitDAVE waits until cond holds, checking it again at every DAVEChanged event of a or b (the
+// Conn emits one whenever its DAVE version or epoch moves), for at most 20 s. It consumes the
+// two Conns' events.
+func waitDAVE(t *testing.T, a, b *voice.Conn, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for !cond() {
+		select {
+		case _, ok := <-a.Events():
+			if !ok {
+				t.Fatalf("waiting for %s: a's events closed (%v)", what, a.Err())
+			}
+		case _, ok := <-b.Events():
+			if !ok {
+				t.Fatalf("waiting for %s: b's events closed (%v)", what, b.Err())
+			}
+		case <-deadline:
+			t.Fatalf("no %s within 20 s: versions %d/%d, authenticators %x / %x", what,
+				a.DAVEProtocolVersion(), b.DAVEProtocolVersion(), a.EpochAuthenticator(), b.EpochAuthenticator())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no common DAVE epoch: versions %d/%d, authenticators %x / %x", a.DAVEProtocolVersion(), b.DAVEProtocolVersion(), ea, eb)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -454,7 +474,7 @@ func TestSimulatorResumeReplaysSpeaking(t *testing.T) {
 	}
 	sent := make(chan error, 1)
 	go func() { sent <- lis.Send(ctx, frames) }()
-	waitStat(t, func() bool { return bot.Stats().PacketsUnknownSSRC >= 3 })
+	waitStat(t, s.botDatagrams, func() bool { return bot.Stats().PacketsUnknownSSRC >= 3 })
 	if got := bot.Stats().PacketsReceived; got != 0 {
 		l, _ := s.vs.Ledger().Session(s.bot.UserID())
 		t.Fatalf("%d packets attributed without a speaking event; bot was sent %+v", got, l.Sent)
@@ -478,14 +498,52 @@ func TestSimulatorResumeReplaysSpeaking(t *testing.T) {
 	}
 }
 
-func waitStat(t *testing.T, cond func() bool) {
+// broadcast wakes waiters at every poke.
+type broadcast struct {
+	mu sync.Mutex
+	n  int
+	ch chan struct{}
+}
+
+func (b *broadcast) poke() {
+	b.mu.Lock()
+	b.n++
+	if b.ch != nil {
+		close(b.ch)
+		b.ch = nil
+	}
+	b.mu.Unlock()
+}
+
+func (b *broadcast) next() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch == nil {
+		b.ch = make(chan struct{})
+	}
+	return b.ch
+}
+
+func (b *broadcast) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
+}
+
+// waitStat waits until cond holds, checking it again at every poke of b, for at most 10 s.
+func waitStat(t *testing.T, b *broadcast, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
+	deadline := time.After(10 * time.Second)
+	for {
+		ch := b.next()
+		if cond() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
 			t.Fatal("condition not met within 10 s")
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -518,13 +576,9 @@ func TestSimulatorDAVEMemberJoinsAndLeaves(t *testing.T) {
 
 	epoch = bot.EpochAuthenticator()
 	tm.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for bytes.Equal(epoch, bot.EpochAuthenticator()) || !bytes.Equal(bot.EpochAuthenticator(), lis.EpochAuthenticator()) {
-		if time.Now().After(deadline) {
-			t.Fatal("no new common epoch after the third member left")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitDAVE(t, bot, lis, "new common epoch after the third member left", func() bool {
+		return !bytes.Equal(epoch, bot.EpochAuthenticator()) && bytes.Equal(bot.EpochAuthenticator(), lis.EpochAuthenticator())
+	})
 	both(t, s, bot, lis, 10)
 }
 
@@ -580,5 +634,27 @@ func TestSimulatorDAVEWithUDPLoss(t *testing.T) {
 	}
 	if d := lis.Stats().PacketsUndecrypt - undecrypt; d != 0 {
 		t.Fatalf("%d packets failed to decrypt", d)
+	}
+}
+
+// TestSimulatorKeepAlive: a bot alone and silent in a channel sends UDP keepalives, the voice
+// simulator counts and echoes them, and the bot's UDP reader takes the echoes for neither audio
+// nor failures.
+func TestSimulatorKeepAlive(t *testing.T) {
+	s := newSim(t, 1)
+	bot := s.join(t, s.bot)
+	wctx, wcancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer wcancel()
+	// 5 s of clock time per keepalive: 250 ms of wall time on the 20x clock.
+	if err := s.vs.WaitFor(wctx, func(l *voicesim.Ledger) bool { return l.UDP.KeepAlives >= 2 }); err != nil {
+		t.Fatalf("the simulator saw %d keepalives: %v", s.vs.Ledger().UDP.KeepAlives, err)
+	}
+	waitStat(t, s.botDatagrams, func() bool { return s.botDatagrams.count() >= 2 }) // alone: only echoes arrive
+	st := bot.Stats()
+	if st.KeepAlivesSent < 2 || st.PacketsUndecrypt != 0 || st.PacketsReceived != 0 || st.PacketsSent != 0 {
+		t.Fatalf("bot stats %+v", st)
+	}
+	if u := s.vs.Ledger().UDP; u.Unknown != 0 || u.Relayed != 0 {
+		t.Fatalf("simulator UDP stats %+v: keepalives must not count as unknown or be relayed", u)
 	}
 }

@@ -26,7 +26,7 @@ type transport struct {
 	sealer *rtp.Sealer // used only inside Send (one at a time)
 	opener *rtp.Opener // used only by the receive goroutine
 	stop   chan struct{}
-	done   chan struct{} // closed when the receive goroutine returned (or was never started)
+	done   chan struct{} // closed when the receive and keepalive goroutines returned (or never started)
 }
 
 func (t *transport) key(mode vgw.Mode, key []byte) error {
@@ -150,13 +150,24 @@ func (c *Conn) transportReady() (*transport, <-chan struct{}) {
 // maxDatagram is larger than any voice packet Discord sends (Opus ≤ 1275 bytes per frame).
 const maxDatagram = 4096
 
+// startReceive starts the transport's two goroutines: the UDP reader and the keepalive. Both
+// end when the transport closes; tr.done is closed once both have returned.
 func (c *Conn) startReceive(tr *transport) {
 	tr.done = make(chan struct{})
-	c.wg.Add(1)
+	kaDone := make(chan struct{})
+	// Armed here, not in the goroutine: the keepalive's schedule starts with the transport.
+	ka, sent := c.clk.NewTimer(keepAliveInterval), c.stats.sent.Load()
+	c.wg.Add(2)
+	go func() {
+		defer c.wg.Done()
+		defer close(kaDone)
+		c.keepAlive(tr, ka, sent)
+	}()
 	go func() {
 		defer c.wg.Done()
 		defer close(tr.done)
 		c.receive(tr)
+		<-kaDone
 	}()
 }
 
@@ -179,6 +190,9 @@ func (c *Conn) receive(tr *transport) {
 			continue // e.g. ICMP unreachable reported on a connected socket
 		}
 		r.datagram(buf[:n])
+		if c.afterDatagram != nil {
+			c.afterDatagram()
+		}
 	}
 }
 
@@ -209,8 +223,8 @@ type heldPacket struct {
 
 func (r *receiver) datagram(b []byte) {
 	c := r.c
-	if rtp.IsRTCP(b) {
-		return
+	if rtp.IsRTCP(b) || len(b) == keepAliveLen {
+		return // RTCP, or the server echoing a keepalive: neither is audio nor a failure
 	}
 	p, err := r.tr.opener.Open(r.plain[:0], b)
 	if err != nil {

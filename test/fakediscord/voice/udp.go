@@ -22,6 +22,11 @@ func (s *Server) readUDP() {
 		s.mu.Lock()
 		if ssrc, ok := parseDiscoveryRequest(pkt); ok {
 			s.discoveryLocked(ssrc, from)
+		} else if len(pkt) == keepAliveLen {
+			// A client's UDP keepalive (undocumented; discord.js and Cordage send one every 5 s
+			// of silence): counted and echoed, never relayed.
+			s.ledger.UDP.KeepAlives++
+			_, _ = s.udp.WriteToUDPAddrPort(pkt, from)
 		} else if isRTCP(pkt) {
 			s.ledger.UDP.RTCP++
 		} else {
@@ -31,6 +36,10 @@ func (s *Server) readUDP() {
 		s.mu.Unlock()
 	}
 }
+
+// keepAliveLen is the size of a UDP keepalive datagram: a 32-bit counter and four zero bytes,
+// shorter than any RTP packet.
+const keepAliveLen = 8
 
 func (s *Server) discoveryLocked(ssrc uint32, from netip.AddrPort) {
 	if s.bySSRC[ssrc] == nil {
