@@ -53,12 +53,10 @@ func notYet(t *testing.T, ch <-chan grant) {
 // waitTimers waits until the manual clock has n armed timers, so Advance hits them.
 func waitTimers(t *testing.T, m *clock.Manual, n int) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for m.Waiters() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("want %d timers armed, have %d", n, m.Waiters())
-		}
-		time.Sleep(time.Millisecond) // polling a condition, not timing a rule
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := m.AwaitWaiters(ctx, n); err != nil {
+		t.Fatalf("want %d timers armed, have %d", n, m.Waiters())
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -233,14 +232,11 @@ func TestReconnectWaitsForTheBackoff(t *testing.T) {
 	if d.RetryIn < 54*time.Second || d.RetryIn > 66*time.Second {
 		t.Fatalf("first retry in %v, want 1 min ± 10 %%", d.RetryIn)
 	}
-	deadline := time.After(testTimeout)
-	for m.Waiters() == 0 { // the run loop reaches its timer right after sending Disconnected
-		select {
-		case <-deadline:
-			t.Fatal("reconnect timer never armed")
-		default:
-			runtime.Gosched()
-		}
+	// The run loop reaches its timer right after sending Disconnected.
+	actx, acancel := context.WithTimeout(context.Background(), testTimeout)
+	defer acancel()
+	if err := m.AwaitWaiters(actx, 1); err != nil {
+		t.Fatal("reconnect timer never armed")
 	}
 	m.Advance(d.RetryIn - time.Second)
 	if sim.Connections() != 0 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -89,10 +88,12 @@ func TestChoicesFileReloadResyncs(t *testing.T) {
 			t.Errorf("WatchChoiceFiles returned %v", err)
 		}
 	}()
-	// The watcher arms its ticker before its first wait. Yield until it has: the ticker is
-	// the only timer on this clock.
-	for clk.Waiters() == 0 {
-		runtime.Gosched()
+	// The watcher arms its ticker before its first wait; the ticker is the only timer on
+	// this clock.
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer acancel()
+	if err := clk.AwaitWaiters(actx, 1); err != nil {
+		t.Fatal("the watcher never armed its ticker")
 	}
 
 	// Change the file: the next poll re-syncs.

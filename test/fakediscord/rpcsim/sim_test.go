@@ -1,11 +1,11 @@
 package rpcsim
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -218,14 +218,10 @@ func TestRestartRefusesThenAccepts(t *testing.T) {
 		t.Fatal("up before the delay")
 	default:
 	}
-	deadline := time.After(timeout)
-	for m.Waiters() == 0 {
-		select {
-		case <-deadline:
-			t.Fatal("restart timer never armed")
-		default:
-			runtime.Gosched()
-		}
+	actx, acancel := context.WithTimeout(context.Background(), timeout)
+	defer acancel()
+	if err := m.AwaitWaiters(actx, 1); err != nil {
+		t.Fatal("restart timer never armed")
 	}
 	m.Advance(time.Second)
 	<-up
