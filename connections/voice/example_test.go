@@ -69,12 +69,19 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
+	// Wait until both are in the same MLS group: each Conn emits DAVEChanged on Events when its
+	// epoch moves, so look again after every event.
 	for !bytes.Equal(conn.EpochAuthenticator(), listener.EpochAuthenticator()) || conn.EpochAuthenticator() == nil {
-		if ctx.Err() != nil {
+		var ok bool
+		select {
+		case _, ok = <-conn.Events():
+		case _, ok = <-listener.Events():
+		case <-ctx.Done():
+		}
+		if !ok { // a connection ended, or time ran out
 			fmt.Println("no common DAVE group")
 			return
 		}
-		time.Sleep(5 * time.Millisecond) // until both are in the same MLS group
 	}
 	fmt.Println("DAVE protocol version:", conn.DAVEProtocolVersion())
 

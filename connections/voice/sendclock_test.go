@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -96,12 +95,10 @@ func newOfflineConn(t testing.TB, clk clock.Clock) (*Conn, *wire) {
 // step advances the manual clock by d once the sender is parked on its timer.
 func step(t *testing.T, clk *clock.Manual, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for clk.Waiters() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("sender never waited on the clock")
-		}
-		runtime.Gosched()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := clk.AwaitWaiters(ctx, 1); err != nil {
+		t.Fatal("sender never waited on the clock")
 	}
 	clk.Advance(d)
 }
@@ -109,20 +106,25 @@ func step(t *testing.T, clk *clock.Manual, d time.Duration) {
 // drive advances the clock 20 ms at a time whenever the sender waits, until Send returns.
 func drive(t *testing.T, clk *clock.Manual, errc <-chan error) error {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		wctx, stop := context.WithCancel(ctx)
+		parked := make(chan error, 1)
+		go func() { parked <- clk.AwaitWaiters(wctx, 1) }()
 		select {
 		case err := <-errc:
+			stop()
+			<-parked
 			return err
-		default:
-		}
-		if clk.Waiters() > 0 {
+		case err := <-parked:
+			stop()
+			if err != nil {
+				t.Fatal("Send did not return")
+			}
 			clk.Advance(FrameDuration)
 		}
-		runtime.Gosched()
 	}
-	t.Fatal("Send did not return")
-	return nil
 }
 
 func openAll(t *testing.T, evs []wireEvent) []rtp.Packet {

@@ -2,6 +2,8 @@ package davey
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -13,12 +15,20 @@ import (
 
 // settle waits until the Go client and every peer are in one established group of size
 // members with the same epoch authenticator, and returns it. It is for recoveries whose epoch
-// count depends on the server's retries; it polls the peers' stats.
+// count depends on the server's retries. The peers report their state only when asked, so
+// settle asks them again whenever something may have changed: a peer printed an event other
+// than the stats it was asked for (a commit, welcome, execute, ...), or the Go client's DAVE
+// epoch or version moved (DAVEChanged).
 func settle(t *testing.T, g *goClient, size int, ms ...*member) string {
 	t.Helper()
-	deadline := time.Now().Add(stepWait)
+	deadline := time.After(stepWait)
 	var last []peerEvent
-	for time.Now().Before(deadline) {
+	for {
+		goMoved := g.daveNext()
+		marks := make([]int, len(ms))
+		for i, m := range ms {
+			marks[i] = m.p.eventCount()
+		}
 		last = last[:0]
 		auth, ok := "", true
 		for _, m := range ms {
@@ -33,13 +43,40 @@ func settle(t *testing.T, g *goClient, size int, ms ...*member) string {
 		if ok && g.auth() == auth {
 			return auth
 		}
-		time.Sleep(50 * time.Millisecond) // polling a condition: the peers only answer when asked
+		if !awaitChange(ms, marks, goMoved, deadline) {
+			for _, s := range last {
+				t.Logf("peer state: %s", s.Raw)
+			}
+			t.Fatalf("no common group of %d within %v; Go client authenticator %s", size, stepWait, g.auth())
+		}
 	}
-	for _, s := range last {
-		t.Logf("peer state: %s", s.Raw)
+}
+
+// awaitChange waits until one of the peers has printed an event other than "stats" since its
+// mark, or goMoved is closed. It returns false when deadline fires first.
+func awaitChange(ms []*member, marks []int, goMoved <-chan struct{}, deadline <-chan time.Time) bool {
+	cases := []reflect.SelectCase{
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(goMoved)},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(deadline)},
 	}
-	t.Fatalf("no common group of %d within %v; Go client authenticator %s", size, stepWait, g.auth())
-	return ""
+	for {
+		cases = cases[:2]
+		for i, m := range ms {
+			evs, changed := m.p.since(marks[i])
+			for _, e := range evs {
+				if e.Ev != "stats" {
+					return true
+				}
+			}
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(changed)})
+		}
+		switch chosen, _, _ := reflect.Select(cases); chosen {
+		case 0:
+			return true
+		case 1:
+			return false
+		}
+	}
 }
 
 // dropUntilAnnounced makes the voice server withhold the next n sequenced messages to user (they
@@ -178,17 +215,11 @@ func TestGoClientAndPeerRecovery(t *testing.T) {
 	mixedBurst(t, g, p, q)
 }
 
-// waitVersion waits until the Go client's DAVE protocol version is v (polled: the runtime has no
-// event for it).
+// waitVersion waits until the Go client's DAVE protocol version is v, on its DAVEChanged
+// events.
 func waitVersion(t *testing.T, g *goClient, v int) {
 	t.Helper()
-	deadline := time.Now().Add(stepWait)
-	for g.conn.DAVEProtocolVersion() != v {
-		if time.Now().After(deadline) {
-			t.Fatalf("Go client's DAVE version is %d, want %d", g.conn.DAVEProtocolVersion(), v)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition
-	}
+	g.waitDAVE(fmt.Sprintf("DAVE version %d", v), func() bool { return g.conn.DAVEProtocolVersion() == v })
 }
 
 // TestGoClientAndPeerCommitRace lets the Go client and the peer both commit every change as

@@ -108,6 +108,9 @@ type goClient struct {
 	mu      sync.Mutex
 	got     map[events.Snowflake]*goRecv
 	changed chan struct{}
+	// daveMoved is closed (and replaced) at every DAVEChanged event of the Conn: its DAVE
+	// version or epoch moved.
+	daveMoved chan struct{}
 }
 
 // startGoClient starts the gateway simulator wired to vs, connects a bot to it, and joins a
@@ -118,7 +121,7 @@ func startGoClient(t *testing.T, vs *voicesim.Server) *goClient {
 	guild := gw.Guilds()[0]
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &goClient{t: t, id: gw.BotUser().ID, guild: guild, channel: guild + 77, gate: newWriteGate(),
-		vs: vs, cancel: cancel, got: map[events.Snowflake]*goRecv{}, changed: make(chan struct{})}
+		vs: vs, cancel: cancel, got: map[events.Snowflake]*goRecv{}, changed: make(chan struct{}), daveMoved: make(chan struct{})}
 	t.Cleanup(c.close)
 
 	out := make(chan connections.Event, 256)
@@ -190,9 +193,41 @@ func (c *goClient) join() {
 	}()
 	go func() {
 		defer c.wg.Done()
-		for range conn.Events() {
+		for ev := range conn.Events() {
+			if _, ok := ev.(voice.DAVEChanged); ok {
+				c.mu.Lock()
+				close(c.daveMoved)
+				c.daveMoved = make(chan struct{})
+				c.mu.Unlock()
+			}
 		}
 	}()
+}
+
+// daveNext returns a channel closed at the Go client's next DAVEChanged event. Take it before
+// looking at the Conn's DAVE state, so that a change after the look still wakes the caller.
+func (c *goClient) daveNext() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.daveMoved
+}
+
+// waitDAVE waits until ok holds, looking again at every DAVEChanged event of the Go client,
+// for at most stepWait; what describes the condition for the failure message.
+func (c *goClient) waitDAVE(what string, ok func() bool) {
+	c.t.Helper()
+	deadline := time.After(stepWait)
+	for {
+		ch := c.daveNext()
+		if ok() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			c.t.Fatalf("Go client: no %s within %v (DAVE version %d, authenticator %s)", what, stepWait, c.conn.DAVEProtocolVersion(), c.auth())
+		}
+	}
 }
 
 // leave closes the Go client's voice connection, which leaves the channel (op 4 with no
@@ -350,20 +385,11 @@ func maps(m map[int]int) map[int]int {
 // auth is the Go client's epoch authenticator in hex.
 func (c *goClient) auth() string { return hex.EncodeToString(c.conn.EpochAuthenticator()) }
 
-// waitAuth waits until the Go client's epoch authenticator is want. The runtime has no event for
-// a new epoch, so this polls; the bound is stepWait.
+// waitAuth waits until the Go client's epoch authenticator is want, on the Conn's DAVEChanged
+// events; the bound is stepWait.
 func (c *goClient) waitAuth(want string) {
 	c.t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(stepWait)
-	for c.auth() != want {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			c.t.Fatalf("Go client's epoch authenticator is %q, the davey peers have %q", c.auth(), want)
-		}
-	}
+	c.waitDAVE("epoch authenticator "+want, func() bool { return c.auth() == want })
 }
 
 // mixedBurst has the Go client and every peer send a burst of numbered frames at once, and

@@ -192,6 +192,20 @@ func (p *peer) dump() string {
 	return fmt.Sprintf("--- %s stdout:\n%s\n--- %s stderr:\n%s", p.name, strings.Join(p.log, "\n"), p.name, p.stderr.String())
 }
 
+// eventCount is how many events the peer has printed so far.
+func (p *peer) eventCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.events)
+}
+
+// since returns the events printed from index i on, and a channel closed at the next one.
+func (p *peer) since(i int) ([]peerEvent, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]peerEvent(nil), p.events[i:]...), p.changed
+}
+
 // setMark makes later waitFor calls look only at events printed from now on.
 func (p *peer) setMark() {
 	p.mu.Lock()
