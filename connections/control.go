@@ -200,8 +200,9 @@ func (ctl *controller) handleNote(n note) {
 	case noteReShard:
 		if ctl.newSetShard(n.shard) {
 			// The new count is too small too: a retry asks for at least twice as many, or,
-			// for a count the caller chose, is pointless.
-			if rs := ctl.rs; rs.req.count == 0 {
+			// for a count the caller chose, is pointless unless Discord requires the re-shard.
+			if rs := ctl.rs; rs.req.count == 0 || rs.req.required {
+				rs.req.count = 0
 				rs.req.atLeast = max(rs.req.atLeast, 2*rs.new)
 			} else {
 				rs.req.final = true
@@ -226,7 +227,10 @@ func (ctl *controller) handleNote(n note) {
 			return
 		}
 		if ctl.resharding() {
-			return // the new set covers this shard's guilds
+			// The re-shard under way covers this shard's guilds; now it is one Discord
+			// requires, retried as a 4011 re-shard is.
+			ctl.requireReShard()
+			return
 		}
 		// The rest of the old set keeps delivering while the new one starts.
 		ctl.requestReShard(reshardReq{reason: fmt.Sprintf("shard %d closed with 4011", n.shard.id), required: true})

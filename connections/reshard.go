@@ -43,10 +43,11 @@ func WithReShardCheck(interval time.Duration) Option {
 	}
 }
 
-// ErrReShardInProgress: AddShards, RemoveShards or a second re-shard was asked for while a
-// re-shard runs (from its GET /gateway/bot until its done or final failed event, including the
-// wait before a retry). It wraps ErrInvalidOption. Retry after the ReShard event with Phase done
-// or failed (one whose Err carries no RetryIn).
+// ErrReShardInProgress: AddShards or RemoveShards was sent while a re-shard runs (from its
+// GET /gateway/bot until its done or final failed event, including the wait before a retry),
+// or a ReShard while an attempt runs (during the wait, a ReShard starts the next attempt at
+// once instead). Nothing was changed. It wraps ErrInvalidOption. Send the command again after
+// the ReShard event with Phase done, or failed with a ReShardError whose RetryIn is 0.
 var ErrReShardInProgress = fmt.Errorf("%w: a re-shard is in progress", ErrInvalidOption)
 
 // ReShardRetry is when a failed re-shard is tried again (see WithReShardRetry). Each attempt
@@ -518,6 +519,19 @@ func (ctl *controller) retryDelay(attempt int, err error) time.Duration {
 		delay = be.ResetAfter
 	}
 	return delay
+}
+
+// requireReShard marks the re-shard under way (asked for, running or waiting for a retry) as
+// required: a shard of the running set was closed with 4011.
+func (ctl *controller) requireReShard() {
+	switch {
+	case ctl.pending != nil:
+		ctl.pending.required = true
+	case ctl.rs != nil:
+		ctl.rs.req.required = true
+	case ctl.wait != nil:
+		ctl.wait.req.required = true
+	}
 }
 
 // retryNow starts the attempt a failed re-shard waited for.

@@ -36,15 +36,19 @@ func checkRefused(t *testing.T, conn *connections.Conn, running, count int) {
 // the typed error and change nothing; once the re-shard is done they work again.
 func TestReShardRefusesShardChanges(t *testing.T) {
 	clk := clock.Scaled(scale)
-	// max_concurrency 1: the eight new shards need 38.5 s of clock time to identify.
-	srv := newServer(t, clk, fakediscord.WithGuilds(8), fakediscord.WithShardCount(2), fakediscord.WithMaxConcurrency(1))
-	conn, rec := connectClock(t, srv, clk)
+	srv := newServer(t, clk, fakediscord.WithGuilds(8), fakediscord.WithShardCount(2), fakediscord.WithMaxConcurrency(4))
+	gate, gateOpt := newHeldGate(clk, 4)
+	conn, rec := connectClock(t, srv, clk, gateOpt)
+	// The new set cannot complete while its shard 7 waits at the gate.
+	release := gate.holdNext(7)
+	defer release()
 	reply := make(chan error, 1)
 	if err := conn.Send(ctxT(t), connections.ReShard{Count: 8, Reply: reply}); err != nil {
 		t.Fatal(err)
 	}
 	rec.reShardEvent(t, events.ReShardStarted)
 	checkRefused(t, conn, 2, 2)
+	release()
 	select {
 	case err := <-reply:
 		if err != nil {
@@ -68,15 +72,15 @@ func TestReShardRefusesShardChanges(t *testing.T) {
 func TestReShardRetryWaitForRequested(t *testing.T) {
 	clk := clock.Scaled(scale)
 	srv := newServer(t, clk, fakediscord.WithGuilds(16), fakediscord.WithShardCount(4),
-		fakediscord.WithMaxConcurrency(4), fakediscord.WithSessionStartLimit(1000, 10))
+		fakediscord.WithMaxConcurrency(4), fakediscord.WithSessionStartLimit(1000, 14))
 	retry := connections.DefaultReShardRetry
 	retry.Requested = true
 	obs := &reshardObserver{}
 	conn, rec := connectClock(t, srv, clk, connections.WithReShardRetry(retry), connections.WithObserver(obs))
 
-	// 6 session starts left: 8 shards do not fit. The retry waits for the budget's reset.
+	// 10 session starts left: 12 shards do not fit. The retry waits for the budget's reset.
 	first := make(chan error, 1)
-	if err := conn.Send(ctxT(t), connections.ReShard{Count: 8, Reply: first}); err != nil {
+	if err := conn.Send(ctxT(t), connections.ReShard{Count: 12, Reply: first}); err != nil {
 		t.Fatal(err)
 	}
 	failed := rec.reShardEvent(t, events.ReShardFailed)
@@ -92,14 +96,15 @@ func TestReShardRetryWaitForRequested(t *testing.T) {
 	}
 	// AddShards and RemoveShards are refused during the wait.
 	for name, err := range map[string]error{
-		"AddShards":    conn.AddShards(ctxT(t), connections.ShardState{ID: 4, Count: 8}),
+		"AddShards":    conn.AddShards(ctxT(t), connections.ShardState{ID: 4, Count: 12}),
 		"RemoveShards": conn.RemoveShards(ctxT(t), 0),
 	} {
 		if !errors.Is(err, connections.ErrReShardInProgress) {
 			t.Fatalf("%s while a retry waits: %v", name, err)
 		}
 	}
-	// A count that fits, now: the second attempt starts at once and answers both callers.
+	// A count that fits, now: the second attempt starts at once and answers both callers. (The
+	// spare starts cover identifies the simulator refuses for pacing on a loaded machine.)
 	if err := conn.ReShard(ctxT(t), 6); err != nil {
 		t.Fatalf("ReShard(6) during the wait: %v", err)
 	}

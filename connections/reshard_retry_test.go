@@ -19,11 +19,14 @@ import (
 func TestReShardRetryAfter4011(t *testing.T) {
 	const guilds = 16
 	clk := clock.Scaled(scale)
-	// max_concurrency 1: the new shards identify 5.5 s apart, so there is time to close shard 2
-	// of the new set before its last shard is up.
-	srv := newServer(t, clk, fakediscord.WithGuilds(guilds), fakediscord.WithShardCount(2), fakediscord.WithMaxConcurrency(1))
+	srv := newServer(t, clk, fakediscord.WithGuilds(guilds), fakediscord.WithShardCount(2), fakediscord.WithMaxConcurrency(2))
+	gate, gateOpt := newHeldGate(clk, 2)
 	obs := &reshardObserver{}
-	conn, rec := connectClock(t, srv, clk, connections.WithObserver(obs))
+	conn, rec := connectClock(t, srv, clk, connections.WithObserver(obs), gateOpt)
+	// Shard 3 of the first new set stays at the gate until its shard 2 has been closed: the set
+	// cannot be complete before the fault. (Abandoned with its set; released at the end.)
+	release := gate.holdNext(3)
+	defer release()
 	stop := srv.StartTraffic(fakediscord.TrafficConfig{Rate: 100, Count: 1 << 30})
 	defer stop()
 	rec.wait(t, "traffic", func(evs []stamped) bool { return countStamped(evs, "MESSAGE_CREATE") >= 50 })
@@ -33,16 +36,7 @@ func TestReShardRetryAfter4011(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Shard 2 exists only in the new set (of 4): close it with 4011 once it has a session.
-	if err := srv.WaitFor(ctxT(t), func(sn *fakediscord.Snapshot) bool {
-		for _, id := range sn.Identifies {
-			if id.Accepted && id.Shard == 2 && id.ShardCount == 4 {
-				return true
-			}
-		}
-		return false
-	}); err != nil {
-		t.Fatal(err)
-	}
+	waitIdentified(t, srv, 2, 4)
 	if err := srv.CloseWith(2, events.CloseShardingRequired); err != nil {
 		t.Fatal(err)
 	}
@@ -136,5 +130,64 @@ func TestWithReShardRetryValidation(t *testing.T) {
 		connections.WithAPIURL("http://127.0.0.1:1"))
 	if err == nil || errors.Is(err, connections.ErrInvalidOption) {
 		t.Fatalf("valid schedule: %v", err)
+	}
+}
+
+// waitIdentified waits until the simulator accepted an identify of shard of count.
+func waitIdentified(t *testing.T, srv *fakediscord.Server, shard, count int) {
+	t.Helper()
+	if err := srv.WaitFor(ctxT(t), func(sn *fakediscord.Snapshot) bool {
+		for _, id := range sn.Identifies {
+			if id.Accepted && id.Shard == shard && id.ShardCount == count {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A 4011 on the running set during a re-shard asked for by command makes that re-shard one
+// Discord requires: when its new set fails (closed with 4011 too) it is retried, with twice the
+// count, and the command's caller is answered after the swap.
+func TestReShardCommandBecomesRequired(t *testing.T) {
+	clk := clock.Scaled(scale)
+	srv := newServer(t, clk, fakediscord.WithGuilds(16), fakediscord.WithShardCount(2), fakediscord.WithMaxConcurrency(2))
+	gate, gateOpt := newHeldGate(clk, 2)
+	conn, rec := connectClock(t, srv, clk, gateOpt)
+	// The new set's shard 1 waits at the gate, so closing shard 1 reaches the old set's only;
+	// its shard 3 too, so the set cannot be complete before its shard 2 is closed.
+	release1, release3 := gate.holdNext(1), gate.holdNext(3)
+	defer release1()
+	defer release3()
+	reply := make(chan error, 1)
+	if err := conn.Send(ctxT(t), connections.ReShard{Count: 4, Reply: reply}); err != nil {
+		t.Fatal(err)
+	}
+	rec.reShardEvent(t, events.ReShardStarted)
+	if err := srv.CloseWith(1, events.CloseShardingRequired); err != nil {
+		t.Fatal(err)
+	}
+	waitIdentified(t, srv, 2, 4)
+	if err := srv.CloseWith(2, events.CloseShardingRequired); err != nil {
+		t.Fatal(err)
+	}
+	failed := rec.reShardEvent(t, events.ReShardFailed)
+	var rse *connections.ReShardError
+	if !errors.As(failed.Err, &rse) || rse.RetryIn <= 0 {
+		t.Fatalf("failed event %+v: want a retry", failed.Err)
+	}
+	select {
+	case err := <-reply:
+		if err != nil {
+			t.Fatalf("ReShard: %v", err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("no answer to ReShard")
+	}
+	done := rec.reShardEvent(t, events.ReShardDone)
+	if done.New != 8 || !strings.Contains(done.Reason, "command (attempt 2)") {
+		t.Fatalf("done event %+v", done)
 	}
 }

@@ -79,8 +79,10 @@ func TestReShardGuildLoadTimeout(t *testing.T) {
 	evs := rec.snapshot()
 	doneAt := reShardAt(evs, events.ReShardDone)
 	waited := doneAt.Sub(lastReady)
-	// The timer starts once every READY has been read, a moment after the last identify.
-	if waited < guildLoadTimeout || waited > guildLoadTimeout+10*time.Second {
+	// The timer starts once every READY has been read, a moment after the last identify (on a
+	// loaded machine a few seconds of clock time); the warning below tells the timeout apart
+	// from the re-shard's deadline (2 min), which would fail it.
+	if waited < guildLoadTimeout || waited > guildLoadTimeout+time.Minute {
 		t.Fatalf("swapped %v after the last new identify, want the guild-load timeout (%v) and a little", waited, guildLoadTimeout)
 	}
 	if logs.FilterMessageSnippet("not every guild loaded in time").Len() != 1 {
@@ -167,7 +169,7 @@ func TestReShardDrainTimeout(t *testing.T) {
 	evs := rec.snapshot()
 	waited := reShardAt(evs, events.ReShardDone).Sub(lastReady)
 	// Loaded a moment after the last identify (READY and GUILD_CREATEs), then the drain timeout.
-	if waited < drainTimeout || waited > drainTimeout+10*time.Second {
+	if waited < drainTimeout || waited > drainTimeout+time.Minute {
 		t.Fatalf("swapped %v after the last new identify, want the drain timeout (%v) and a little", waited, drainTimeout)
 	}
 	if logs.FilterMessageSnippet("did not flush in time").Len() != 1 {
