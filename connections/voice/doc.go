@@ -15,8 +15,9 @@
 // # Goroutines
 //
 // Per Conn: a supervisor that runs one websocket session after another (heartbeats, reconnects,
-// DAVE messages), a reader per websocket, a UDP reader per session, and the caller's goroutine
-// inside Send. Close (or the Manager's context) stops them all and waits. Neither the UDP reader
+// DAVE messages), a reader per websocket, a UDP reader and a UDP keepalive per session, and the
+// caller's goroutine inside Send. Close (or the Manager's context) stops them all, waits, and
+// leaves the channel (op 4 with no channel, once, within 2 s of clock time). Neither the UDP reader
 // nor the websocket reader ever waits for the bot: Packets and Events are buffered and drop
 // (counted in Stats) when full.
 //
