@@ -12,10 +12,9 @@ import (
 const (
 	// keepAliveInterval is how often the UDP socket gets a keepalive while no audio goes out.
 	// Nothing in Discord's documentation asks for it, but a socket that sends nothing for a
-	// while stops receiving: NATs forget the mapping (some within 30 s), and Discord's voice
-	// servers have been seen to stop sending to a silent client after a minute or a few.
-	// Clients have sent a datagram every 5 s for years (discord.js among them), and Discord's
-	// servers take it.
+	// while can stop receiving: NATs forget the mapping (some within 30 s), and receiving bots
+	// without a keepalive have been reported to go deaf after several minutes. discord.js sends
+	// one every 5 s for that reason, and Discord's servers take it.
 	keepAliveInterval = 5 * time.Second
 	// keepAliveLen is the keepalive datagram's size: a 32-bit little-endian counter and four
 	// zero bytes. It is shorter than any RTP packet, so neither side mistakes it for audio, and
