@@ -130,7 +130,9 @@ type ReShardReport struct {
 	// Suppressed counts the new set's guild-loading GUILD_CREATEs not delivered because the bot
 	// already had those guilds.
 	Suppressed int
-	// Released counts the held events delivered at the swap.
+	// Released counts the held events delivered at the swap, or, on a failure, those of guilds
+	// no running shard covered (the guilds of a shard closed with 4011), delivered as the new
+	// set was given up.
 	Released int
 }
 
@@ -442,7 +444,15 @@ func (ctl *controller) abortReShard(err error) {
 	rs := ctl.rs
 	ctl.rs = nil
 	rs.stopTimers()
-	stats := rs.mix.abort()
+	running := make(map[int]bool, len(ctl.shards))
+	for id := range ctl.shards {
+		running[id] = true
+	}
+	stats := rs.mix.abort(running)
+	if stats.rescued > 0 {
+		ctl.c.log.Info("re-shard given up: delivered what its shards received for guilds no running shard covers",
+			zap.Int("released", stats.rescued))
+	}
 	ctl.set.tap.Store(nil)
 	for _, s := range rs.shards {
 		s.stop(events.CloseNormal)
@@ -470,7 +480,7 @@ func (ctl *controller) reshardFailed(req reshardReq, old, count int, cause error
 	}
 	c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: count, Phase: events.ReShardFailed, Reason: attemptReason(req.reason, attempt), Err: err}))
 	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardFailed, Old: old, New: count, Attempt: attempt, RetryIn: retryIn, Took: took,
-		Held: stats.peakHeld, Duplicates: stats.duplicates, Suppressed: stats.suppressed})
+		Held: stats.peakHeld, Duplicates: stats.duplicates, Suppressed: stats.suppressed, Released: stats.rescued})
 	if retryIn > 0 {
 		req.attempt = attempt + 1
 		ctl.wait = &reshardWait{req: req, timer: c.cfg.clock.NewTimer(retryIn)}

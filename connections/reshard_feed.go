@@ -88,6 +88,7 @@ type mixer struct {
 	held    []heldEvent
 	loads   map[int]*guildLoad // new shard → its READY's guilds still to arrive
 	oldHad  map[int]bool       // old shards whose guilds the bot had at the swap
+	running map[int]bool       // old shards still running when the new set was given up
 	stats   mixStats
 }
 
@@ -106,6 +107,7 @@ type mixStats struct {
 	peakHeld   int // most events held at once
 	duplicates int // dispatches received from both sets and delivered once
 	suppressed int // initial GUILD_CREATEs of the new set not delivered
+	rescued    int // held events delivered when the new set was given up (see abort)
 }
 
 func newMixer(out func(Event), oldCount int) *mixer {
@@ -161,6 +163,12 @@ func (m *mixer) fromNew(ev Event) {
 	defer m.mu.Unlock()
 	switch m.phase {
 	case mixAborted:
+		// The given-up set's shards are stopping; what they still read for guilds no running
+		// shard covers goes out, as at the abort (the set that succeeds starts later).
+		if m.rescuable(ev, true) {
+			m.out(ev)
+			m.stats.rescued++
+		}
 		return
 	case mixFiltering:
 		if ev.Kind == KindDispatch {
@@ -306,13 +314,56 @@ func (m *mixer) release(oldHad map[int]bool, tail ...Event) (mixStats, int) {
 	return m.stats, released
 }
 
-// abort gives the new set up: its held events are dropped and the old set's pass through.
-func (m *mixer) abort() mixStats {
+// abort gives the new set up: the old set's events pass through from now on, and of the held
+// events only the dispatches of guilds no running old shard covers go out, in arrival order
+// (running lists the old shards still in the table). Those are the guilds of a shard closed
+// with 4011: no other session has their events, and the set that succeeds later resynchronises
+// them with its GUILD_CREATEs, so the given-up set's own loading GUILD_CREATEs, its READYs and
+// runtime events, and guild-less dispatches (which the old set receives too) are dropped.
+func (m *mixer) abort(running map[int]bool) mixStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.phase = mixAborted
+	m.running = running
+	for _, h := range m.held {
+		if !h.twin && h.guild == 0 && m.rescuable(h.ev, false) {
+			m.out(h.ev)
+			m.stats.rescued++
+		}
+	}
 	m.held, m.heldBy, m.oldSeen = nil, nil, nil
 	return m.stats
+}
+
+// rescuable reports whether ev, from a given-up new set, is a dispatch of a guild no running old
+// shard covers. GUILD_CREATEs read after the abort are left out, since a loading one can no
+// longer be told apart: the set that succeeds sends them again.
+func (m *mixer) rescuable(ev Event, afterAbort bool) bool {
+	if ev.Kind != KindDispatch || ev.Type == events.EventReady || (afterAbort && ev.Type == events.EventGuildCreate) {
+		return false
+	}
+	g := dispatchGuild(ev)
+	return g != 0 && !m.running[g.ShardID(m.oldCount)]
+}
+
+// dispatchGuild returns the guild a dispatch belongs to (its guild_id, or the id of a GUILD_
+// CREATE, UPDATE or DELETE), 0 if none can be read.
+func dispatchGuild(ev Event) events.Snowflake {
+	var d struct {
+		GuildID events.Snowflake `json:"guild_id"`
+		ID      events.Snowflake `json:"id"`
+	}
+	if json.Unmarshal(ev.Data, &d) != nil {
+		return 0
+	}
+	if d.GuildID != 0 {
+		return d.GuildID
+	}
+	switch ev.Type {
+	case events.EventGuildCreate, "GUILD_UPDATE", "GUILD_DELETE":
+		return d.ID
+	}
+	return 0
 }
 
 // finish ends the filter window: the old set's fingerprints still unmatched are forgotten.

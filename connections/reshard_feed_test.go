@@ -121,11 +121,50 @@ func TestMixerGuildLoad(t *testing.T) {
 func TestMixerAbort(t *testing.T) {
 	m, q := newTestMixer(1)
 	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `{"n":1}`))
-	m.abort()
+	m.abort(map[int]bool{0: true})
 	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `{"n":2}`))
 	m.fromOld(mixDispatch(0, "MESSAGE_CREATE", `{"n":3}`))
 	if got := queued(q); fmt.Sprint(got) != `[0:MESSAGE_CREATE:{"n":3}]` {
 		t.Fatalf("after abort: %v", got)
+	}
+}
+
+// Giving the new set up delivers the held dispatches of guilds no running old shard covers (the
+// old shard 1 of 2 closed with 4011), once each and in order, and nothing else it held.
+func TestMixerAbortDarkGuilds(t *testing.T) {
+	const dark, lit = `"4194304"`, `"8388608"` // shard 1 and shard 0 of 2
+	m, q := newTestMixer(2)
+	m.fromNew(mixDispatch(1, events.EventReady, `{"guilds":[{"id":`+dark+`}]}`))
+	m.fromNew(mixDispatch(1, events.EventGuildCreate, `{"id":`+dark+`}`)) // loading: dropped
+	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `{"guild_id":`+dark+`,"n":1}`))
+	m.fromNew(mixDispatch(0, "MESSAGE_CREATE", `{"guild_id":`+lit+`,"n":2}`)) // the old set has it
+	m.fromNew(mixDispatch(1, "GUILD_UPDATE", `{"id":`+dark+`,"n":3}`))
+	m.fromNew(mixDispatch(1, "TYPING_START", `{"n":4}`)) // guild-less: the old set gets it too
+	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `{"guild_id":`+dark+`,"n":5}`))
+	m.fromOld(mixDispatch(1, "MESSAGE_CREATE", `{"guild_id":`+dark+`,"n":5}`)) // a twin: out once
+	m.fromNew(runtimeEvent(1, KindShardReady, events.ShardReady{Shard: 1, Shards: 4}))
+	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `not json`))
+	if got := queued(q); fmt.Sprint(got) != `[1:MESSAGE_CREATE:{"guild_id":"4194304","n":5}]` {
+		t.Fatalf("before abort: %v", got)
+	}
+	st := m.abort(map[int]bool{0: true})
+	if got := queued(q); fmt.Sprint(got) != `[1:MESSAGE_CREATE:{"guild_id":"4194304","n":1} 1:GUILD_UPDATE:{"id":"4194304","n":3}]` || st.rescued != 2 {
+		t.Fatalf("at abort (%d rescued): %v", st.rescued, got)
+	}
+	// What the given-up set still reads: the dark guild's dispatches go out, not its
+	// GUILD_CREATEs (a loading one cannot be told apart any more), nor other guilds'.
+	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `{"guild_id":`+dark+`,"n":6}`))
+	m.fromNew(mixDispatch(1, events.EventGuildCreate, `{"id":`+dark+`}`))
+	m.fromNew(mixDispatch(0, "MESSAGE_CREATE", `{"guild_id":`+lit+`,"n":7}`))
+	m.fromNew(mixDispatch(1, events.EventReady, `{"guilds":[]}`))
+	if got := queued(q); fmt.Sprint(got) != `[1:MESSAGE_CREATE:{"guild_id":"4194304","n":6}]` || m.stats.rescued != 3 {
+		t.Fatalf("after abort (%d rescued): %v", m.stats.rescued, got)
+	}
+	// With both old shards running nothing is rescued.
+	m, q = newTestMixer(2)
+	m.fromNew(mixDispatch(1, "MESSAGE_CREATE", `{"guild_id":`+dark+`,"n":1}`))
+	if st := m.abort(map[int]bool{0: true, 1: true}); st.rescued != 0 || len(q.take()) != 0 {
+		t.Fatalf("rescued %d with every old shard running", st.rescued)
 	}
 }
 
