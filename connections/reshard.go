@@ -103,6 +103,7 @@ type ReShardError struct {
 	Err     error
 }
 
+// Error says which attempt failed, whether another follows, and why.
 func (e *ReShardError) Error() string {
 	if e.RetryIn > 0 {
 		return fmt.Sprintf("connections: re-shard attempt %d failed, next in %v: %v", e.Attempt, e.RetryIn.Round(time.Millisecond), e.Err)
@@ -110,6 +111,7 @@ func (e *ReShardError) Error() string {
 	return fmt.Sprintf("connections: re-shard attempt %d failed, giving up: %v", e.Attempt, e.Err)
 }
 
+// Unwrap returns the cause (a *shardctl.BudgetError, a *CloseError, an *HTTPError, …).
 func (e *ReShardError) Unwrap() error { return e.Err }
 
 // ReShardReport is what Observer.ReShard gets.
