@@ -47,7 +47,8 @@ type ShardState struct {
 
 // AddShards starts shards. A state with a SessionID resumes that session (no identify, no gate
 // wait); one without starts a new session through the identify gate. Count 0 means the
-// connection's shard count. Adding a shard the connection already runs is an error.
+// connection's shard count. Adding a shard the connection already runs is an error, and so is
+// adding any while a re-shard runs or waits to retry (ErrReShardInProgress).
 type AddShards struct {
 	States []ShardState
 	Reply  chan<- error
@@ -55,7 +56,8 @@ type AddShards struct {
 
 // RemoveShards stops the listed shards. Their connections close with a non-1000 code, so the
 // sessions stay resumable for a few minutes: GetShardState first, then RemoveShards, then
-// AddShards in another process moves them.
+// AddShards in another process moves them. While a re-shard runs or waits to retry, the reply
+// is ErrReShardInProgress and nothing stops.
 type RemoveShards struct {
 	IDs   []int
 	Reply chan<- error
