@@ -313,7 +313,7 @@ func (ctl *controller) beginReShard(count int, gw events.GatewayBot, req reshard
 	ctl.set.tap.Store(&tap{m: rs.mix, oldSet: true})
 	rs.set.tap.Store(&tap{m: rs.mix})
 	c.log.Info("re-sharding", zap.Int("old", old), zap.Int("new", count), zap.String("reason", reason), zap.Int("attempt", req.attempt))
-	c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: count, Phase: events.ReShardStarted, Reason: attemptReason(reason, req.attempt)}))
+	c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: count, Phase: events.ReShardStarted, Reason: attemptReason(reason, req.attempt), Attempt: max(req.attempt, 1)}))
 	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardStarted, Old: old, New: count, Attempt: req.attempt})
 	for _, id := range shardctl.BucketOrder(shardctl.ShardIDs(count), maxConc) {
 		s := newShard(c, ShardState{ID: id, Count: count})
@@ -400,7 +400,7 @@ func (ctl *controller) swap() {
 	took := c.cfg.clock.Now().Sub(rs.started)
 	stats, released := rs.mix.release(oldHad,
 		runtimeEvent(-1, KindConnectedAllShards, events.ConnectedAllShards{Shards: ids}),
-		runtimeEvent(-1, KindReShard, events.ReShard{Old: rs.old, New: rs.new, Phase: events.ReShardDone, Reason: attemptReason(rs.reason, rs.req.attempt)}))
+		runtimeEvent(-1, KindReShard, events.ReShard{Old: rs.old, New: rs.new, Phase: events.ReShardDone, Reason: attemptReason(rs.reason, rs.req.attempt), Attempt: max(rs.req.attempt, 1)}))
 	for _, s := range ctl.shards {
 		s.stop(events.CloseNormal) // sessions with the old count are of no further use
 	}
@@ -480,7 +480,7 @@ func (ctl *controller) reshardFailed(req reshardReq, old, count int, cause error
 	} else {
 		c.log.Error("re-shard failed; keeping the running shards", fields...)
 	}
-	c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: count, Phase: events.ReShardFailed, Reason: attemptReason(req.reason, attempt), Err: err}))
+	c.q.push(runtimeEvent(-1, KindReShard, events.ReShard{Old: old, New: count, Phase: events.ReShardFailed, Reason: attemptReason(req.reason, attempt), Err: err, Attempt: attempt, RetryIn: retryIn}))
 	c.cfg.observer.ReShard(ReShardReport{Phase: events.ReShardFailed, Old: old, New: count, Attempt: attempt, RetryIn: retryIn, Took: took,
 		Held: stats.peakHeld, Duplicates: stats.duplicates, Suppressed: stats.suppressed, Released: stats.rescued})
 	if retryIn > 0 {

@@ -46,12 +46,15 @@ func TestReShardRetryAfter4011(t *testing.T) {
 	if !errors.As(failed.Err, &rse) || rse.Attempt != 1 || rse.RetryIn <= 0 || !strings.Contains(failed.Err.Error(), "4011") {
 		t.Fatalf("failed event %+v (err %v)", failed, failed.Err)
 	}
+	if failed.Attempt != rse.Attempt || failed.RetryIn != rse.RetryIn {
+		t.Fatalf("failed event says attempt %d, retry in %v; its error says %d, %v", failed.Attempt, failed.RetryIn, rse.Attempt, rse.RetryIn)
+	}
 	// The default schedule: 15 s ± 20 % for the first retry.
 	if rse.RetryIn < 12*time.Second || rse.RetryIn > 18*time.Second {
 		t.Fatalf("first retry in %v, want 15 s ± 20 %%", rse.RetryIn)
 	}
 	done := rec.reShardEvent(t, events.ReShardDone)
-	if done.Old != 2 || done.New != 8 || !strings.Contains(done.Reason, "(attempt 2)") {
+	if done.Old != 2 || done.New != 8 || done.Attempt != 2 || !strings.Contains(done.Reason, "(attempt 2)") {
 		t.Fatalf("done event %+v", done)
 	}
 	before := countStamped(rec.snapshot(), "MESSAGE_CREATE")

@@ -74,6 +74,10 @@ type ReShard struct {
 	Reason string
 	// Err is why a re-shard failed (ReShardFailed only).
 	Err error
+	// Attempt counts the tries of this re-shard, from 1 (0 for ReShardRequired).
+	Attempt int
+	// RetryIn is when the next attempt starts (ReShardFailed only); 0 means it was given up.
+	RetryIn time.Duration
 }
 
 // ReShardPhase is where a re-shard stands.
