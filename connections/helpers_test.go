@@ -236,3 +236,17 @@ func sessionOf(t *testing.T, rec *recorder, shard int) string {
 	t.Fatalf("shard %d has no READY", shard)
 	return ""
 }
+
+// awaitReply waits for the answer to a command (what names it) and fails the test on an error
+// or when none comes.
+func awaitReply(t *testing.T, reply <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-reply:
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatalf("no answer to %s", what)
+	}
+}

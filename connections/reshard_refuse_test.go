@@ -49,14 +49,7 @@ func TestReShardRefusesShardChanges(t *testing.T) {
 	rec.reShardEvent(t, events.ReShardStarted)
 	checkRefused(t, conn, 2, 2)
 	release()
-	select {
-	case err := <-reply:
-		if err != nil {
-			t.Fatalf("ReShard: %v", err)
-		}
-	case <-time.After(testTimeout):
-		t.Fatal("no answer to ReShard")
-	}
+	awaitReply(t, reply, "ReShard")
 	if err := conn.RemoveShards(ctxT(t), 7); err != nil {
 		t.Fatalf("RemoveShards after the re-shard: %v", err)
 	}
@@ -108,14 +101,7 @@ func TestReShardRetryWaitForRequested(t *testing.T) {
 	if err := conn.ReShard(ctxT(t), 6); err != nil {
 		t.Fatalf("ReShard(6) during the wait: %v", err)
 	}
-	select {
-	case err := <-first:
-		if err != nil {
-			t.Fatalf("first caller: %v", err)
-		}
-	case <-time.After(testTimeout):
-		t.Fatal("the first caller got no answer")
-	}
+	awaitReply(t, first, "first caller")
 	done := rec.reShardEvent(t, events.ReShardDone)
 	if done.Old != 4 || done.New != 6 || !strings.Contains(done.Reason, "(attempt 2)") {
 		t.Fatalf("done event %+v", done)

@@ -203,14 +203,7 @@ func TestReShardCommandBecomesRequired(t *testing.T) {
 	if !errors.As(failed.Err, &rse) || rse.RetryIn <= 0 {
 		t.Fatalf("failed event %+v: want a retry", failed.Err)
 	}
-	select {
-	case err := <-reply:
-		if err != nil {
-			t.Fatalf("ReShard: %v", err)
-		}
-	case <-time.After(testTimeout):
-		t.Fatal("no answer to ReShard")
-	}
+	awaitReply(t, reply, "ReShard")
 	done := rec.reShardEvent(t, events.ReShardDone)
 	if done.New != 8 || !strings.Contains(done.Reason, "command (attempt 2)") {
 		t.Fatalf("done event %+v", done)

@@ -153,14 +153,7 @@ func TestReShardDrainTimeout(t *testing.T) {
 		return map[string]any{"guild_id": g, "content": fmt.Sprintf("during the stall %d", i)}
 	}})
 	defer stop()
-	select {
-	case err := <-reply:
-		if err != nil {
-			t.Fatalf("ReShard: %v", err)
-		}
-	case <-time.After(testTimeout):
-		t.Fatal("no answer to ReShard")
-	}
+	awaitReply(t, reply, "ReShard")
 	lastReady, _ := lastNewIdentify(srv, 4)
 	before := countStamped(rec.snapshot(), "MESSAGE_CREATE")
 	rec.wait(t, "traffic after the swap", func(evs []stamped) bool { return countStamped(evs, "MESSAGE_CREATE") >= before+300 })
