@@ -2,6 +2,7 @@ package connections_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,4 +61,26 @@ func ExampleConn_ReShard() {
 	// re-shard started: 2 → 4
 	// re-shard done: 2 → 4
 	// running: 4 shards of 4
+}
+
+// ExampleWithReShardRetry retries every failed re-shard, the ones the bot asks for included,
+// at most five times, starting a minute after a failure. A failed attempt shows on the out
+// channel as ReShard{Phase: failed} with Attempt and RetryIn (0 once it is given up).
+func ExampleWithReShardRetry() {
+	retry := connections.DefaultReShardRetry
+	retry.Backoff.Base = time.Minute
+	retry.MaxAttempts = 5
+	retry.Requested = true
+	opt := connections.WithReShardRetry(retry) // pass it to ConnectBot with the others
+	_ = opt
+
+	// A schedule that cannot work is refused when the connection starts.
+	bad := retry
+	bad.Backoff.Max = time.Second // below Base
+	_, err := connections.ConnectBot(context.Background(), "token", make(chan connections.Event), connections.WithReShardRetry(bad))
+	fmt.Println(errors.Is(err, connections.ErrInvalidOption))
+	fmt.Println("first retry after", retry.Backoff.Base, "then doubling up to", retry.Backoff.Max)
+	// Output:
+	// true
+	// first retry after 1m0s then doubling up to 10m0s
 }
