@@ -12,6 +12,7 @@ import (
 
 	"github.com/cordage/cordage/events"
 	"github.com/cordage/cordage/test/fakediscord/internal/outbox"
+	"github.com/cordage/cordage/test/fakediscord/internal/wsaccept"
 )
 
 // maxClientPayload is Discord's limit on one frame a client sends; more gets close 4002.
@@ -135,21 +136,11 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request, viaResume 
 		http.Error(w, "compress must be zlib-stream or zstd-stream", http.StatusBadRequest)
 		return
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		http.Error(w, "server closed", http.StatusServiceUnavailable)
+	ws, done := wsaccept.Accept(w, r, &upgrader, wsaccept.Server{Mu: &s.mu, Closed: &s.closed, WG: &s.wg}, 1<<20)
+	if ws == nil {
 		return
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
-
-	ws, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader has answered
-	}
-	ws.SetReadLimit(1 << 20)
+	defer done()
 	enc, err := newEncoder(comp)
 	if err != nil {
 		_ = ws.Close()

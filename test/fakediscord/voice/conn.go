@@ -11,6 +11,7 @@ import (
 
 	"github.com/cordage/cordage/events/voice"
 	"github.com/cordage/cordage/test/fakediscord/internal/outbox"
+	"github.com/cordage/cordage/test/fakediscord/internal/wsaccept"
 )
 
 // closeReplyWait bounds (wall time) how long a connection the server closed waits for the
@@ -79,21 +80,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the fake voice server speaks v=8 only", http.StatusBadRequest)
 		return
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		http.Error(w, "server closed", http.StatusServiceUnavailable)
+	ws, done := wsaccept.Accept(w, r, &upgrader, wsaccept.Server{Mu: &s.mu, Closed: &s.closed, WG: &s.wg}, 1<<20)
+	if ws == nil {
 		return
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
-
-	ws, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	ws.SetReadLimit(1 << 20)
+	defer done()
 	c := &wsConn{s: s, ws: ws, quit: make(chan struct{}), connIdx: -1,
 		out: outbox.New[outItem](func() { _ = ws.UnderlyingConn().Close() })}
 	s.mu.Lock()
