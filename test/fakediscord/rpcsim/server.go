@@ -12,6 +12,7 @@ package rpcsim
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -248,7 +249,7 @@ func (s *Server) listenLocked() error {
 				}
 			}
 		default:
-			ln, err = net.Listen("tcp", "127.0.0.1:0")
+			ln, err = listenStablePort()
 		}
 		if err != nil {
 			return fmt.Errorf("rpcsim: websocket listen: %w", err)
@@ -513,3 +514,17 @@ func (s *Server) knownClient(id string) bool {
 // upgrader accepts every origin at the HTTP level: the app checks Origin after the upgrade and
 // answers a bad one with close code 4001, so the client learns why.
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+// listenStablePort listens on a random loopback port below the ephemeral ranges operating
+// systems give outgoing connections (32768–60999 on Linux, 49152–65535 elsewhere): Restart
+// closes the port and binds it again, and a port from those ranges could meanwhile become the
+// local end of some other process's connection. When no port there is free, any free port.
+func listenStablePort() (net.Listener, error) {
+	for range 32 {
+		port := 20000 + rand.IntN(12000)
+		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			return ln, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
+}
