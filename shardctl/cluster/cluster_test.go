@@ -80,6 +80,8 @@ type env struct {
 	redis  *redistest.Server
 	gw     events.GatewayBot
 	client *http.Client
+	// printed is signalled whenever a child process (process_test.go) prints a line.
+	printed chan struct{}
 }
 
 func newEnv(t *testing.T) *env {
@@ -95,7 +97,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{srv: srv, redis: rs, gw: gw, client: client}
+	return &env{srv: srv, redis: rs, gw: gw, client: client, printed: make(chan struct{}, 1)}
 }
 
 func (e *env) nodeConfig(id string, rdb redis.UniversalClient, out chan<- connections.Event) cluster.Config {
