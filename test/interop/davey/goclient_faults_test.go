@@ -130,31 +130,23 @@ func checkReplayed(t *testing.T, vs *voicesim.Server, user events.Snowflake, n i
 // up from the server's replay: the same epoch authenticator as the other side, and audio both
 // ways right after.
 func TestGoClientAndPeerResume(t *testing.T) {
-	node := requireNode(t)
-	vs := newServer(t)
-	g := startGoClient(t, vs)
-	p := g.joinPeer(node, 9101, "never")
-	auth := waitEpochOf(t, 1, 2, p)
-	g.waitAuth(auth)
+	node, vs, g, p := goClientWithPeer(t, 9101, "never")
 	q := g.joinPeer(node, 9102, "")
-	auth = waitEpochOf(t, 2, 3, p, q)
-	g.waitAuth(auth)
+	g.agree(2, 3, p, q)
 	mixedBurst(t, g, p, q)
 
 	// The peer misses op 13, op 27 (Remove q) and op 29 (the Go client's commit).
 	p.p.setMark()
 	dropUntilAnnounced(t, vs, p.id, 3, func() { vs.Leave(g.guild, q.id) })
 	p.p.waitFor(stepWait, "resumed", nil)
-	auth = waitEpochOf(t, 3, 2, p)
-	g.waitAuth(auth)
+	g.agree(3, 2, p)
 	checkReplayed(t, vs, p.id, 3)
 	mixedBurst(t, g, p)
 
 	// A third member again, then the Go client misses its leave: op 13, op 27 (Remove r) and
 	// op 29, the peer's commit (the Go client, not having the proposal, cannot commit).
 	r := g.joinPeer(node, 9103, "")
-	auth = waitEpochOf(t, 4, 3, p, r)
-	g.waitAuth(auth)
+	g.agree(4, 3, p, r)
 	mixedBurst(t, g, p, r)
 	p.p.command(map[string]any{"cmd": "commit_mode", "mode": "eager"})
 	p.p.waitFor(stepWait, "commit_mode", nil)
@@ -163,8 +155,7 @@ func TestGoClientAndPeerResume(t *testing.T) {
 	if c := p.p.waitFor(stepWait, "commit", nil); !c.Own {
 		t.Fatalf("peer %d: the announced commit is not its own: %s", p.id, c.Raw)
 	}
-	auth = waitEpochOf(t, 5, 2, p)
-	g.waitAuth(auth)
+	g.agree(5, 2, p)
 	checkReplayed(t, vs, g.id, 3)
 	mixedBurst(t, g, p)
 }
@@ -173,12 +164,7 @@ func TestGoClientAndPeerResume(t *testing.T) {
 // then the server adds them again), a downgrade to unencrypted media and an upgrade back to
 // DAVE. After each, the Go client and the peers agree on the group and exchange audio.
 func TestGoClientAndPeerRecovery(t *testing.T) {
-	node := requireNode(t)
-	vs := newServer(t)
-	g := startGoClient(t, vs)
-	p := g.joinPeer(node, 9201, "never")
-	auth := waitEpochOf(t, 1, 2, p)
-	g.waitAuth(auth)
+	node, vs, g, p := goClientWithPeer(t, 9201, "never")
 	mixedBurst(t, g, p)
 
 	// The Go client's commit of q's Add reaches everyone corrupted.
@@ -188,7 +174,7 @@ func TestGoClientAndPeerRecovery(t *testing.T) {
 	p.p.setMark()
 	q := g.joinPeer(node, 9202, "")
 	p.p.waitFor(stepWait, "invalid", func(e peerEvent) bool { return e.Where == "commit" })
-	auth = settle(t, g, 3, p, q)
+	auth := settle(t, g, 3, p, q)
 	t.Logf("after the invalid commit: 3 members agree on %s", auth)
 	mixedBurst(t, g, p, q)
 
@@ -230,12 +216,7 @@ func waitVersion(t *testing.T, g *goClient, v int) {
 // always, so this is davey's losing path; TestGoClientAndPeer step 3 forces the Go client's.
 // The winners are logged, not asserted.
 func TestGoClientAndPeerCommitRace(t *testing.T) {
-	node := requireNode(t)
-	vs := newServer(t)
-	g := startGoClient(t, vs)
-	p := g.joinPeer(node, 9301, "")
-	auth := waitEpochOf(t, 1, 2, p)
-	g.waitAuth(auth)
+	node, vs, g, p := goClientWithPeer(t, 9301, "")
 
 	wins := map[bool]int{} // by whether the peer's commit won
 	epoch := uint64(1)
@@ -250,11 +231,10 @@ func TestGoClientAndPeerCommitRace(t *testing.T) {
 			c := p.p.waitFor(stepWait, "commit", func(e peerEvent) bool { return e.Epoch != nil && *e.Epoch == epoch })
 			wins[c.Own]++
 			if leave {
-				auth = waitEpochOf(t, epoch, 2, p)
+				g.agree(epoch, 2, p)
 			} else {
-				auth = waitEpochOf(t, epoch, 3, p, r)
+				g.agree(epoch, 3, p, r)
 			}
-			g.waitAuth(auth)
 		}
 	}
 	t.Logf("commits won: davey %d, Go %d", wins[true], wins[false])
@@ -272,12 +252,7 @@ const transitionLoss = 10
 // per change that came under the new epoch's key before the receiver had the commit; the counts
 // are logged.
 func TestGoClientAndPeerAudioAcrossChanges(t *testing.T) {
-	node := requireNode(t)
-	vs := newServer(t)
-	g := startGoClient(t, vs)
-	p := g.joinPeer(node, 9401, "")
-	auth := waitEpochOf(t, 1, 2, p)
-	g.waitAuth(auth)
+	node, vs, g, p := goClientWithPeer(t, 9401, "")
 	mixedBurst(t, g, p) // both speak; counters from here on are the stream's
 
 	const n = 300 // six seconds: the two changes take well under one each
@@ -294,13 +269,11 @@ func TestGoClientAndPeerAudioAcrossChanges(t *testing.T) {
 
 	g.waitCount(p.id, 40)
 	q := g.joinPeer(node, 9402, "never")
-	auth = waitEpochOf(t, 2, 3, p, q)
-	g.waitAuth(auth)
+	g.agree(2, 3, p, q)
 	g.waitCount(p.id, 120)
 	p.p.setMark()
 	vs.Leave(g.guild, q.id)
-	auth = waitEpochOf(t, 3, 2, p)
-	g.waitAuth(auth)
+	g.agree(3, 2, p)
 	if got := g.count(p.id); got >= n {
 		t.Fatalf("the membership changes took longer than the stream (the Go client already has all %d frames)", got)
 	}
@@ -330,12 +303,7 @@ func TestGoClientAndPeerAudioAcrossChanges(t *testing.T) {
 // through the gateway), which leaves the peer alone in an established group, so the server
 // resets it; the Go client joins again and the two form a new group at epoch 1.
 func TestGoClientLeavesAndRejoins(t *testing.T) {
-	node := requireNode(t)
-	vs := newServer(t)
-	g := startGoClient(t, vs)
-	p := g.joinPeer(node, 9501, "")
-	auth := waitEpochOf(t, 1, 2, p)
-	g.waitAuth(auth)
+	_, _, g, p := goClientWithPeer(t, 9501, "")
 	mixedBurst(t, g, p)
 
 	p.p.setMark()
@@ -346,8 +314,7 @@ func TestGoClientLeavesAndRejoins(t *testing.T) {
 
 	p.p.setMark()
 	g.join()
-	auth = waitEpochOf(t, 1, 2, p)
-	g.waitAuth(auth)
+	g.agree(1, 2, p)
 	mixedBurst(t, g, p)
 }
 
@@ -360,8 +327,7 @@ func TestGoClientAndPeerXChaCha(t *testing.T) {
 	g := startGoClient(t, vs)
 	g.peerMode = string(voice.ModeXChaCha20Poly1305RTPSize)
 	p := g.joinPeer(node, 9601, "")
-	auth := waitEpochOf(t, 1, 2, p)
-	g.waitAuth(auth)
+	g.agree(1, 2, p)
 	mixedBurst(t, g, p)
 	for _, u := range []events.Snowflake{g.id, p.id} {
 		if s, _ := vs.Ledger().Session(u); s.Mode != voice.ModeXChaCha20Poly1305RTPSize {

@@ -392,6 +392,27 @@ func (c *goClient) waitAuth(want string) {
 	c.waitDAVE("epoch authenticator "+want, func() bool { return c.auth() == want })
 }
 
+// agree waits until the peers ms are in one DAVE group at epoch with size members and the Go
+// client holds the same epoch authenticator, which it returns.
+func (c *goClient) agree(epoch uint64, size int, ms ...*member) string {
+	c.t.Helper()
+	auth := waitEpochOf(c.t, epoch, size, ms...)
+	c.waitAuth(auth)
+	return auth
+}
+
+// goClientWithPeer starts the voice simulator, the Go client and one davey peer (id, commit
+// mode), and waits until the two share a DAVE group at epoch 1.
+func goClientWithPeer(t *testing.T, id events.Snowflake, mode string) (node string, vs *voicesim.Server, g *goClient, p *member) {
+	t.Helper()
+	node = requireNode(t)
+	vs = newServer(t)
+	g = startGoClient(t, vs)
+	p = g.joinPeer(node, id, mode)
+	g.agree(1, 2, p)
+	return node, vs, g, p
+}
+
 // mixedBurst has the Go client and every peer send a burst of numbered frames at once, and
 // checks that everyone got everyone else's, DAVE-encrypted, exactly once.
 func mixedBurst(t *testing.T, g *goClient, ms ...*member) {
